@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs optional Debian packages used by interoperability tests (tshark, prometheus, iproute2, eapol_test build deps).
+# Safe to run repeatedly; needs root. Without root it only reports what is missing.
+set -u
+pkgs=(iproute2 tshark)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then echo "not root: please install ${missing[*]}"; exit 1; fi
+apt-get update -qq && echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections \
+  && apt-get install -y -qq --no-install-recommends "${missing[@]}"
