@@ -1,0 +1,185 @@
+// prosec command line: up, down, validate, node.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatSummary, Run } from './orchestrator.js';
+import { DEFAULT_SCENARIO_FILE, loadScenario, ScenarioError } from './scenario.js';
+
+const USAGE = `usage:
+  prosec up [scenario.yaml] [--ues N] [--duration 30s] [--runs-dir DIR] [--json] [--detach]
+      Brings the scenario up (default: scenarios/default.yaml), runs it, prints a summary, tears it down.
+  prosec down [--runs-dir DIR]
+      Stops runs started with --detach (and any node they left behind).
+  prosec validate scenario.yaml
+      Checks a scenario file and prints the resolved scenario.
+  prosec node --config FILE | (env PROSEC_NODE_CONFIG)
+      Runs one node process (what the orchestrator spawns).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'up':
+      return up(rest);
+    case 'down':
+      return down(rest);
+    case 'validate':
+      return validate(rest);
+    case 'node': {
+      const { readNodeConfig, runNode } = await import('../nodes/main.js');
+      await runNode(readNodeConfig(rest, process.env));
+      return -1;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      console.error(`prosec: unknown command '${cmd}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function up(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ues: { type: 'string' },
+      duration: { type: 'string' },
+      'runs-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      detach: { type: 'boolean', default: false },
+    },
+  });
+  const file = positionals[0] ? resolve(positionals[0]) : DEFAULT_SCENARIO_FILE;
+  const ues = values.ues === undefined ? undefined : Number(values.ues);
+  if (ues !== undefined && !(Number.isInteger(ues) && ues >= 0)) {
+    console.error(`prosec up: --ues must be a whole number, got '${values.ues}'`);
+    return 2;
+  }
+  const scenario = loadScenario(file, { ues, duration: values.duration });
+  const runsDir = resolve(values['runs-dir'] ?? 'runs');
+
+  if (values.detach) {
+    mkdirSync(runsDir, { recursive: true });
+    const logFile = join(runsDir, `detached-${Date.now()}.log`);
+    const out = openSync(logFile, 'a');
+    const childArgs = args.filter((a) => a !== '--detach');
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'up', ...childArgs], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    child.unref();
+    console.log(`prosec: run started in the background (orchestrator pid ${child.pid}); log ${logFile}`);
+    console.log('prosec: stop it with `prosec down`');
+    return 0;
+  }
+
+  const run = new Run({ scenario, scenarioFile: file, runsDir });
+  console.error(`prosec: run ${run.runId}, scenario '${scenario.name}' (${file}), folder ${run.runDir}`);
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      console.error(`prosec: ${sig}: stopping every node…`);
+      run.abort(sig);
+    } else {
+      console.error(`prosec: ${sig} again: killing every node now`);
+      for (const pid of run.pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const summary = await run.execute();
+  if (values.json) console.log(JSON.stringify(summary, null, 2));
+  else console.log(formatSummary(summary));
+  if (signals > 0) return 130;
+  return summary.ok ? 0 : 1;
+}
+
+/** prosec down: SIGTERM to every live detached orchestrator, then SIGKILL for any node process left behind. */
+async function down(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'runs-dir': { type: 'string' } } });
+  const runsDir = resolve(values['runs-dir'] ?? 'runs');
+  if (!existsSync(runsDir)) {
+    console.log('prosec down: no runs folder, nothing to stop');
+    return 0;
+  }
+  let stopped = 0;
+  for (const d of readdirSync(runsDir)) {
+    const stateFile = join(runsDir, d, 'run.json');
+    if (!existsSync(stateFile)) continue;
+    const st = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      state: string;
+      orchestratorPid: number;
+      nodes: { id: string; pid: number }[];
+    };
+    if (st.state !== 'starting' && st.state !== 'running') continue;
+    if (isProsecProcess(st.orchestratorPid, 'prosec')) {
+      console.log(`prosec down: stopping run ${d} (orchestrator pid ${st.orchestratorPid})`);
+      process.kill(st.orchestratorPid, 'SIGTERM');
+      const deadline = Date.now() + 20_000;
+      while (isAlive(st.orchestratorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      stopped++;
+    }
+    for (const n of st.nodes) {
+      if (isProsecProcess(n.pid, 'nodes/main.js')) {
+        console.log(`prosec down: node ${n.id} (pid ${n.pid}) was left behind; killing it`);
+        process.kill(n.pid, 'SIGKILL');
+      }
+    }
+  }
+  console.log(stopped ? `prosec down: stopped ${stopped} run(s)` : 'prosec down: no running run found');
+  return 0;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `pid` is alive and its command line is ours (guards against PID reuse). */
+function isProsecProcess(pid: number, marker: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+function validate(args: string[]): number {
+  if (!args[0]) {
+    console.error('prosec validate: give a scenario file');
+    return 2;
+  }
+  const s = loadScenario(resolve(args[0]));
+  console.log(JSON.stringify(s, null, 2));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: Error) => {
+    if (e instanceof ScenarioError) console.error(`prosec: ${e.message}`);
+    else console.error(`prosec: ${e.stack ?? e.message}`);
+    process.exitCode = e instanceof ScenarioError ? 2 : 1;
+  },
+);

@@ -1,0 +1,163 @@
+// One node child process as the orchestrator sees it: spawn, log capture, readiness, status, stop.
+import { type ChildProcess, fork } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type {
+  NodeConfig,
+  NodeStatus,
+  NodeToOrchestrator,
+  OrchestratorToNode,
+  RoleName,
+} from '../nodes/runtime/protocol.js';
+
+export const NODE_MAIN = fileURLToPath(new URL('../nodes/main.js', import.meta.url));
+const TAIL_LINES = 20;
+
+export interface NodeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class NodeProcess {
+  readonly child: ChildProcess;
+  readonly role: RoleName;
+  readonly id: string;
+  metricsPort = 0;
+  endpoints: Record<string, number> = {};
+  startupMs = 0;
+  ready = false;
+  exited: NodeExit | undefined;
+  fatal: string | undefined;
+  private readonly tail: string[] = [];
+  private readonly log: WriteStream;
+  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly statusWaiters = new Map<number, (s: NodeStatus) => void>();
+  private nextReq = 1;
+  readonly exitPromise: Promise<NodeExit>;
+  private readonly spawnedAt = Date.now();
+
+  constructor(config: NodeConfig, logDir: string, secretEnv: Record<string, string>, onExit: (n: NodeProcess) => void) {
+    this.role = config.role;
+    this.id = config.id;
+    this.log = createWriteStream(join(logDir, `${config.id}.log`));
+    this.child = fork(NODE_MAIN, [], {
+      env: { ...process.env, ...secretEnv, PROSEC_NODE_CONFIG: JSON.stringify(config) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Own process group: a terminal Ctrl-C reaches the orchestrator only, which then stops every node in order.
+      detached: true,
+      execArgv: ['--enable-source-maps'],
+      serialization: 'json',
+    });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        this.log.write(`${line}\n`);
+        this.tail.push(line);
+        if (this.tail.length > TAIL_LINES) this.tail.shift();
+      });
+    }
+    this.child.on('message', (m: NodeToOrchestrator) => this.onMessage(m));
+    this.child.on('error', (e) => {
+      this.fatal ??= `spawn error: ${e.message}`;
+    });
+    this.exitPromise = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        for (const w of this.readyWaiters.splice(0)) {
+          w.reject(new Error(`${this.id} exited (${signal ?? `code ${code}`}) before it was ready${this.fatal ? `: ${this.fatal}` : ''}`));
+        }
+        for (const [, w] of this.statusWaiters) w(this.deadStatus());
+        this.statusWaiters.clear();
+        // Let the log streams drain before reporting.
+        setImmediate(() => {
+          this.log.end();
+          onExit(this);
+          resolve(this.exited!);
+        });
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get lastLines(): string[] {
+    return [...this.tail];
+  }
+
+  private onMessage(m: NodeToOrchestrator): void {
+    if (m.t === 'ready') {
+      this.ready = true;
+      this.metricsPort = m.metricsPort;
+      this.endpoints = m.endpoints;
+      this.startupMs = Date.now() - this.spawnedAt;
+      for (const w of this.readyWaiters.splice(0)) w.resolve();
+    } else if (m.t === 'status') {
+      this.statusWaiters.get(m.reqId)?.(m.status);
+      this.statusWaiters.delete(m.reqId);
+    } else if (m.t === 'fatal') {
+      this.fatal = m.message;
+    }
+  }
+
+  waitReady(timeoutMs: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.exited) return Promise.reject(new Error(`${this.id} is not running`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.id} not ready after ${timeoutMs} ms`)), timeoutMs);
+      this.readyWaiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  send(msg: OrchestratorToNode): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+
+  status(timeoutMs = 3000): Promise<NodeStatus> {
+    if (this.exited || !this.child.connected) return Promise.resolve(this.deadStatus());
+    const reqId = this.nextReq++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.statusWaiters.delete(reqId);
+        resolve({ ...this.deadStatus(), details: { error: 'status timeout' } });
+      }, timeoutMs);
+      this.statusWaiters.set(reqId, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      this.send({ t: 'status-request', reqId });
+    });
+  }
+
+  private deadStatus(): NodeStatus {
+    return { role: this.role, id: this.id, ready: false, errors: 1, rssBytes: 0, details: { exited: this.exited } };
+  }
+
+  /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */
+  async stop(graceMs = 5000): Promise<NodeExit> {
+    if (this.exited) return this.exited;
+    try {
+      this.child.kill('SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      if (!this.exited) this.child.kill('SIGKILL');
+    }, graceMs);
+    const r = await this.exitPromise;
+    clearTimeout(timer);
+    return r;
+  }
+}

@@ -1,0 +1,501 @@
+// The orchestrator: brings a scenario up as one OS process per node, runs it, summarises it, tears it down.
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
+import { NodeProcess } from './node-process.js';
+import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
+import { groupMembers, type Scenario, ueIds } from './scenario.js';
+
+export interface UpOptions {
+  scenario: Scenario;
+  scenarioFile: string;
+  /** Folder under which the run folder is created (default ./runs). */
+  runsDir?: string;
+  /** Progress lines go here (default stderr). */
+  progress?: (line: string) => void;
+  /** Hook for tests: called once every node is ready, with the node processes. */
+  onReady?: (nodes: NodeProcess[]) => void;
+}
+
+export interface NodeFailure {
+  id: string;
+  role: RoleName;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  phase: string;
+  lastLines: string[];
+}
+
+export interface RoleSummary {
+  role: RoleName;
+  processes: number;
+  up: number;
+  provisioned: number;
+  errors: number;
+  pc5FramesSent: number;
+  pc5FramesReceived: number;
+  pc5FramesDropped: number;
+  rssMiB: { min: number; median: number; max: number };
+}
+
+export interface RunSummary {
+  runId: string;
+  runDir: string;
+  scenario: string;
+  ok: boolean;
+  problems: string[];
+  startedAt: string;
+  startupSeconds: number;
+  trafficSeconds: number;
+  roles: RoleSummary[];
+  groups: { id: string; members: number; minPeersHeard: number; expectedPeers: number }[];
+  registrations: Record<string, number>;
+  pc5DroppedByReason: Record<string, number>;
+  failures: NodeFailure[];
+  nodes: { id: string; role: RoleName; pid: number; metricsPort: number; startupMs: number; rssBytes: number }[];
+}
+
+/** Interrupts a run (Ctrl-C, prosec down): the run tears down and resolves with what it had. */
+export class RunAborted extends Error {}
+
+export class Run {
+  readonly runId: string;
+  readonly runDir: string;
+  private readonly nodes: NodeProcess[] = [];
+  private readonly failures: NodeFailure[] = [];
+  private phase = 'starting';
+  private tearingDown = false;
+  private abortReason: string | undefined;
+  private abortWake: (() => void) | undefined;
+  private readonly progress: (line: string) => void;
+  private readonly enrollmentSecret = randomBytes(32).toString('hex');
+
+  constructor(private readonly opts: UpOptions) {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+    this.runId = `${stamp}-${randomBytes(2).toString('hex')}`;
+    this.runDir = resolve(opts.runsDir ?? 'runs', this.runId);
+    mkdirSync(join(this.runDir, 'logs'), { recursive: true });
+    mkdirSync(join(this.runDir, 'prometheus'), { recursive: true });
+    this.progress = opts.progress ?? ((l) => process.stderr.write(`${l}\n`));
+  }
+
+  /** Stops the run early (signal handler, prosec down). */
+  abort(reason: string): void {
+    this.abortReason ??= reason;
+    this.abortWake?.();
+  }
+
+  private checkAbort(): void {
+    if (this.abortReason) throw new RunAborted(this.abortReason);
+  }
+
+  private writeState(state: string): void {
+    const data = {
+      runId: this.runId,
+      state,
+      orchestratorPid: process.pid,
+      scenario: this.opts.scenarioFile,
+      nodes: this.nodes.map((n) => ({ id: n.id, role: n.role, pid: n.pid, metricsPort: n.metricsPort })),
+    };
+    writeFileSync(join(this.runDir, 'run.json'), `${JSON.stringify(data, null, 2)}\n`);
+  }
+
+  private spawn(config: Omit<NodeConfig, 'v' | 'runId' | 'runDir' | 'host' | 'metricsPort' | 'processMetrics'>): NodeProcess {
+    const full: NodeConfig = {
+      v: 1,
+      runId: this.runId,
+      runDir: this.runDir,
+      host: '127.0.0.1',
+      metricsPort: 0,
+      processMetrics: this.opts.scenario.metrics.processMetrics,
+      ...config,
+    };
+    const secretEnv: Record<string, string> =
+      config.role === 'kms'
+        ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
+        : { PROSEC_ENROLLMENT_TOKEN: enrollmentToken(this.enrollmentSecret, config.role, config.id) };
+    const n = new NodeProcess(full, join(this.runDir, 'logs'), secretEnv, (p) => this.onExit(p));
+    this.nodes.push(n);
+    return n;
+  }
+
+  private onExit(n: NodeProcess): void {
+    if (this.tearingDown) return;
+    const f: NodeFailure = {
+      id: n.id,
+      role: n.role,
+      pid: n.pid,
+      code: n.exited?.code ?? null,
+      signal: n.exited?.signal ?? null,
+      phase: this.phase,
+      lastLines: n.lastLines,
+    };
+    this.failures.push(f);
+    this.progress(
+      `!! node ${n.id} (${n.role}, pid ${n.pid}) died during ${this.phase}: ${f.signal ?? `exit code ${f.code}`}${n.fatal ? ` — ${n.fatal}` : ''}`,
+    );
+    for (const l of f.lastLines.slice(-8)) this.progress(`   | ${l}`);
+    if (this.opts.scenario.onNodeFailure === 'abort' || n.role !== 'ue') this.abort(`node ${n.id} died`);
+  }
+
+  /** Runs the whole scenario and always tears everything down before resolving. */
+  async execute(): Promise<RunSummary> {
+    const s = this.opts.scenario;
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    let startupSeconds = 0;
+    let trafficSeconds = 0;
+    const problems: string[] = [];
+    let statuses: NodeStatus[] = [];
+    let samples = new Map<string, Sample[]>();
+    try {
+      this.writeState('starting');
+      const { subscribed, unsubscribed } = ueIds(s);
+      const members = groupMembers(s);
+      const net = await allocateMulticast(s.groups.length + 1);
+
+      this.phase = 'start-up of the KMS';
+      const kms = this.spawn({ role: 'kms', id: 'kms' });
+      await kms.waitReady(s.readyTimeout);
+      this.checkAbort();
+      const kmsEndpoint = {
+        host: '127.0.0.1',
+        port: kms.endpoints.enrollment!,
+        caCertFile: join(this.runDir, 'ca.pem'),
+      };
+
+      this.phase = 'start-up of the ProSe Function';
+      const pf = this.spawn({
+        role: 'prose-function',
+        id: 'prose-function',
+        kms: kmsEndpoint,
+        roleConfig: {
+          subscribers: subscribed,
+          groups: s.groups.map((g, i) => ({
+            groupId: g.id,
+            multicastAddress: net.addresses[i + 1]!,
+            port: net.ports[i + 1]!,
+            members: members.get(g.id)!,
+          })),
+          discovery: { multicastAddress: net.addresses[0]!, port: net.ports[0]! },
+          configValidityMs: s.configValidity,
+        },
+      });
+      await pf.waitReady(s.readyTimeout);
+      this.checkAbort();
+
+      this.phase = 'start-up of the UEs';
+      const ueList = [...subscribed, ...unsubscribed];
+      const ues: NodeProcess[] = [];
+      const inFlight = new Set<Promise<void>>();
+      let readyCount = 0;
+      const report = throttle((msg: string) => this.progress(msg), 1000);
+      for (const id of ueList) {
+        this.checkAbort();
+        const ue = this.spawn({
+          role: 'ue',
+          id,
+          kms: kmsEndpoint,
+          proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! },
+          roleConfig: { traffic: s.traffic, expectRejection: unsubscribed.includes(id) },
+        });
+        ues.push(ue);
+        const p: Promise<void> = ue.waitReady(s.readyTimeout).then(
+          () => {
+            readyCount++;
+            report(`  UEs ready ${readyCount}/${ueList.length}`);
+          },
+          () => undefined,
+        );
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        // Bound the spawn storm: a handful of node start-ups in flight per core.
+        while (inFlight.size >= 8) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      this.checkAbort();
+      const notReady = ues.filter((u) => !u.ready);
+      for (const u of notReady) problems.push(`${u.id} never became ready`);
+      startupSeconds = (performance.now() - t0) / 1000;
+      this.writeState('running');
+      writeTargets(this.runDir, this.runId, this.nodes);
+      this.progress(
+        `all nodes up: ${this.nodes.filter((n) => n.ready).length}/${this.nodes.length} in ${startupSeconds.toFixed(1)} s (run ${this.runId})`,
+      );
+      this.opts.onReady?.(this.nodes);
+
+      this.phase = 'traffic';
+      const tTraffic = performance.now();
+      for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
+      await this.sleepUnlessAborted(s.duration, (left) => report(`  traffic phase: ${Math.ceil(left / 1000)} s left`));
+      for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
+      await this.sleepUnlessAborted(500);
+      trafficSeconds = (performance.now() - tTraffic) / 1000;
+      this.checkAbort();
+
+      this.phase = 'collection';
+      [statuses, samples] = await Promise.all([
+        Promise.all(this.nodes.map((n) => n.status())),
+        this.scrapeAll(),
+      ]);
+    } catch (e) {
+      if (e instanceof RunAborted) problems.push(`run aborted: ${e.message}`);
+      else problems.push(`run failed during ${this.phase}: ${(e as Error).message}`);
+      if (statuses.length === 0) {
+        statuses = await Promise.all(this.nodes.map((n) => n.status(1000)));
+        samples = await this.scrapeAll();
+      }
+    } finally {
+      await this.teardown();
+    }
+    const summary = this.summarise({ startedAt, startupSeconds, trafficSeconds, problems, statuses, samples });
+    writeFileSync(join(this.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    this.writeState(summary.ok ? 'finished' : 'failed');
+    return summary;
+  }
+
+  private async sleepUnlessAborted(ms: number, tick?: (leftMs: number) => void): Promise<void> {
+    const end = Date.now() + ms;
+    while (!this.abortReason && Date.now() < end) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(1000, end - Date.now()));
+        this.abortWake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      tick?.(end - Date.now());
+    }
+  }
+
+  private async scrapeAll(): Promise<Map<string, Sample[]>> {
+    const out = new Map<string, Sample[]>();
+    await Promise.all(
+      this.nodes
+        .filter((n) => n.ready && !n.exited)
+        .map(async (n) => {
+          try {
+            out.set(n.id, await scrape(`http://127.0.0.1:${n.metricsPort}/metrics`));
+          } catch {
+            /* a node that cannot be scraped shows as zeros */
+          }
+        }),
+    );
+    return out;
+  }
+
+  /** Stops every node: UEs first, then the network elements; SIGKILL after a grace period. */
+  async teardown(): Promise<void> {
+    this.tearingDown = true;
+    this.phase = 'teardown';
+    const order: RoleName[] = ['ue', 'prose-function', 'kms'];
+    for (const role of order) {
+      await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
+    }
+    await Promise.all(this.nodes.map((n) => n.stop(1000)));
+  }
+
+  /** PIDs of every node process the run started (for tests and prosec down). */
+  get pids(): number[] {
+    return this.nodes.map((n) => n.pid);
+  }
+
+  private summarise(a: {
+    startedAt: string;
+    startupSeconds: number;
+    trafficSeconds: number;
+    problems: string[];
+    statuses: NodeStatus[];
+    samples: Map<string, Sample[]>;
+  }): RunSummary {
+    const s = this.opts.scenario;
+    const byId = new Map(a.statuses.map((st) => [st.id, st]));
+    const roles: RoleSummary[] = [];
+    for (const role of ['kms', 'prose-function', 'ue'] as RoleName[]) {
+      const ns = this.nodes.filter((n) => n.role === role);
+      if (ns.length === 0) continue;
+      const rss = ns.map((n) => byId.get(n.id)?.rssBytes ?? 0).filter((x) => x > 0);
+      const metric = (name: string) => ns.reduce((acc, n) => acc + sumOf(a.samples.get(n.id) ?? [], name), 0);
+      roles.push({
+        role,
+        processes: ns.length,
+        up: ns.filter((n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id))
+          .length,
+        provisioned: ns.filter((n) => byId.get(n.id)?.provisioned).length,
+        errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
+        pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
+        pc5FramesReceived: metric('prosec_pc5_frames_received_total'),
+        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total'),
+        rssMiB: mib(rss),
+      });
+    }
+    const pfSamples = a.samples.get('prose-function') ?? [];
+    const registrations = sumBy(pfSamples, 'prosec_registrations_total', 'result');
+    const pc5DroppedByReason: Record<string, number> = {};
+    for (const [, ss] of a.samples) {
+      for (const [k, v] of Object.entries(sumBy(ss, 'prosec_pc5_frames_dropped_total', 'reason'))) {
+        pc5DroppedByReason[k] = (pc5DroppedByReason[k] ?? 0) + v;
+      }
+    }
+    const problems = [...a.problems];
+    const members = groupMembers(s);
+    const failed = new Set(this.failures.map((f) => f.id));
+    const groups = s.groups.map((g) => {
+      const ids = members.get(g.id)!.filter((id) => !failed.has(id));
+      const heard = ids.map((id) => {
+        const d = byId.get(id)?.details as { peersHeard?: Record<string, number> } | undefined;
+        return d?.peersHeard?.[g.id] ?? 0;
+      });
+      return {
+        id: g.id,
+        members: ids.length,
+        minPeersHeard: heard.length ? Math.min(...heard) : 0,
+        expectedPeers: Math.max(0, ids.length - 1),
+      };
+    });
+    const { subscribed, unsubscribed } = ueIds(s);
+    const ueSummary = roles.find((r) => r.role === 'ue');
+    const liveSubscribed = subscribed.filter((id) => !failed.has(id));
+    const provisionedSubscribed = liveSubscribed.filter((id) => byId.get(id)?.provisioned).length;
+    if (provisionedSubscribed < liveSubscribed.length) {
+      problems.push(`${liveSubscribed.length - provisionedSubscribed} subscribed UEs were not provisioned`);
+    }
+    const wronglyAccepted = unsubscribed.filter((id) => byId.get(id)?.provisioned);
+    if (wronglyAccepted.length) problems.push(`unsubscribed UEs were accepted: ${wronglyAccepted.join(', ')}`);
+    if (a.trafficSeconds > 0 && s.traffic.groupRate > 0) {
+      for (const g of groups) {
+        if (g.minPeersHeard < g.expectedPeers) {
+          problems.push(`group ${g.id}: some member heard only ${g.minPeersHeard} of ${g.expectedPeers} peers`);
+        }
+      }
+    }
+    for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
+    if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
+    return {
+      runId: this.runId,
+      runDir: this.runDir,
+      scenario: s.name,
+      ok: problems.length === 0,
+      problems,
+      startedAt: a.startedAt,
+      startupSeconds: round(a.startupSeconds),
+      trafficSeconds: round(a.trafficSeconds),
+      roles,
+      groups,
+      registrations,
+      pc5DroppedByReason,
+      failures: this.failures,
+      nodes: this.nodes.map((n) => ({
+        id: n.id,
+        role: n.role,
+        pid: n.pid,
+        metricsPort: n.metricsPort,
+        startupMs: n.startupMs,
+        rssBytes: byId.get(n.id)?.rssBytes ?? 0,
+      })),
+    };
+  }
+}
+
+/** Enrollment token a node presents to the KMS: HMAC-SHA-256(run secret, role || 0x00 || node id), hex. */
+export function enrollmentToken(secret: string, role: string, nodeId: string): string {
+  return createHmac('sha256', Buffer.from(secret, 'hex')).update(`${role}\0${nodeId}`).digest('hex');
+}
+
+/** Picks multicast groups for the run: addresses in 239.0.0.0/8 (routed to lo only) and free UDP ports. */
+async function allocateMulticast(n: number): Promise<{ addresses: string[]; ports: number[] }> {
+  const a = randomInt(100, 200);
+  const b = randomInt(0, 256);
+  const addresses = Array.from({ length: n }, (_, i) => `239.${a}.${b}.${i + 1}`);
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) ports.push(await freeUdpPort());
+  return { addresses, ports };
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Prometheus file_sd target list of the run (one entry per node). */
+function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void {
+  const targets = nodes
+    .filter((n) => n.ready)
+    .map((n) => ({ targets: [`127.0.0.1:${n.metricsPort}`], labels: { job: 'prosec', role: n.role, run: runId } }));
+  writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
+}
+
+function mib(xs: number[]): { min: number; median: number; max: number } {
+  if (xs.length === 0) return { min: 0, median: 0, max: 0 };
+  const s = [...xs].sort((p, q) => p - q);
+  const m = (v: number) => round(v / 1048576);
+  return { min: m(s[0]!), median: m(s[s.length >> 1]!), max: m(s[s.length - 1]!) };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function throttle(fn: (msg: string) => void, ms: number): (msg: string) => void {
+  let last = 0;
+  return (msg) => {
+    const now = Date.now();
+    if (now - last >= ms) {
+      last = now;
+      fn(msg);
+    }
+  };
+}
+
+/** Renders the run summary as a table for the terminal. */
+export function formatSummary(s: RunSummary): string {
+  const lines: string[] = [];
+  lines.push(`run ${s.runId}  scenario ${s.scenario}  ${s.ok ? 'OK' : 'FAILED'}`);
+  lines.push(`start-up ${s.startupSeconds} s, traffic ${s.trafficSeconds} s`);
+  const head = ['role', 'processes', 'up', 'provisioned', 'errors', 'PC5 sent', 'PC5 received', 'PC5 dropped', 'RSS MiB (median)'];
+  const rows = s.roles.map((r) => [
+    r.role,
+    r.processes,
+    r.up,
+    r.role === 'ue' ? r.provisioned : '-',
+    r.errors,
+    r.pc5FramesSent,
+    r.pc5FramesReceived,
+    r.pc5FramesDropped,
+    r.rssMiB.median,
+  ]);
+  lines.push(...table(head, rows));
+  if (s.groups.length) {
+    lines.push('');
+    lines.push(...table(['group', 'members', 'peers heard (min per member)', 'expected'], s.groups.map((g) => [g.id, g.members, g.minPeersHeard, g.expectedPeers])));
+  }
+  const reg = Object.entries(s.registrations)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  if (reg) lines.push(`registrations: ${reg}`);
+  const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
+  if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const f of s.failures) {
+    lines.push(`node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`);
+    for (const l of f.lastLines.slice(-5)) lines.push(`   | ${l}`);
+  }
+  for (const p of s.problems) lines.push(`problem: ${p}`);
+  lines.push(`summary: ${join(s.runDir, 'summary.json')}  targets: ${join(s.runDir, 'prometheus', 'targets.json')}`);
+  return lines.join('\n');
+}
+
+function table(head: string[], rows: (string | number)[][]): string[] {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+}

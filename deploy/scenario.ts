@@ -1,0 +1,189 @@
+// Scenario files (YAML): what a run contains. Validated at the boundary; errors name the field path and the reason.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+/** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
+const duration = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 2m or 1h')])
+  .transform((v) => parseDurationMs(v));
+
+export function parseDurationMs(v: number | string): number {
+  if (typeof v === 'number') return Math.round(v * 1000);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
+  if (!m) throw new Error(`not a duration: ${v}`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(n * unit);
+}
+
+const nodeId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter');
+
+const groupSchema = z
+  .object({
+    id: nodeId,
+    /** 'all' UEs, the first N UEs ({ count: N }), or an explicit list of UE ids. */
+    members: z.union([z.literal('all'), z.object({ count: z.number().int().positive() }).strict(), z.array(nodeId).min(1)]),
+  })
+  .strict();
+
+const trafficSchema = z
+  .object({
+    /** One-to-many frames each UE sends to each of its groups, per second. */
+    groupRate: z.number().nonnegative().max(10_000).default(2),
+    /** Payload octets of each group frame. */
+    payloadBytes: z.number().int().min(16).max(1400).default(200),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1).max(80),
+    description: z.string().max(2000).optional(),
+    /** How long the traffic phase runs once every node is ready. */
+    duration: duration.default(10_000),
+    /** How long to wait for every node to become ready before failing the run. */
+    readyTimeout: duration.default(60_000),
+    roles: z
+      .object({
+        'prose-function': z.literal(1).default(1),
+        kms: z.literal(1).default(1),
+        ue: z.number().int().min(0).max(5000),
+      })
+      .strict(),
+    ues: z
+      .object({
+        idPrefix: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{0,30}$/)
+          .default('ue-'),
+        /** UEs that run but are not in the ProSe Function's subscription list (they must be rejected). */
+        unsubscribed: z.number().int().min(0).max(1000).default(0),
+      })
+      .strict()
+      .default({ idPrefix: 'ue-', unsubscribed: 0 }),
+    groups: z.array(groupSchema).max(64).default([]),
+    traffic: trafficSchema.default({ groupRate: 2, payloadBytes: 200 }),
+    /** ProSe configuration validity handed out at registration (TS 33.303: configuration has a validity time). */
+    configValidity: duration.default(3_600_000),
+    metrics: z
+      .object({
+        /** prom-client's default process metrics (about 0.24% CPU per idle process; turn off for large runs). */
+        processMetrics: z.boolean().default(true),
+      })
+      .strict()
+      .default({ processMetrics: true }),
+    /** What to do when a node process dies during the run: keep going (reported) or abort the run. */
+    onNodeFailure: z.enum(['continue', 'abort']).default('continue'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    s.groups.forEach((g, i) => {
+      if (typeof g.members === 'object' && 'count' in g.members && g.members.count > s.roles.ue) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', i, 'members', 'count'],
+          message: `group has ${g.members.count} members but the scenario has only ${s.roles.ue} UEs`,
+        });
+      }
+    });
+    const ids = new Set(Array.from({ length: s.roles.ue }, (_, i) => `${s.ues.idPrefix}${i + 1}`));
+    s.groups.forEach((g, i) => {
+      if (!Array.isArray(g.members)) return;
+      g.members.forEach((m, j) => {
+        if (!ids.has(m)) {
+          ctx.addIssue({ code: 'custom', path: ['groups', i, 'members', j], message: `no UE named ${m} in this scenario` });
+        }
+      });
+    });
+    const seen = new Set<string>();
+    s.groups.forEach((g, i) => {
+      if (seen.has(g.id)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'id'], message: `duplicate group id ${g.id}` });
+      seen.add(g.id);
+    });
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+
+/** A scenario file that failed to load: names the file, the field path and the reason. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    readonly file: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`invalid scenario ${file}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/** Validates an already-parsed scenario object. */
+export function validateScenario(raw: unknown, file = '<inline>'): Scenario {
+  const r = scenarioSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ScenarioError(
+      file,
+      r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
+  }
+  return r.data;
+}
+
+/** Command-line overrides applied before validation (so they are validated too). */
+export interface ScenarioOverrides {
+  ues?: number;
+  duration?: string;
+}
+
+/** Reads, parses and validates a scenario YAML file. */
+export function loadScenario(file: string, overrides: ScenarioOverrides = {}): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(file, [{ path: '', message: `cannot read file: ${(e as Error).message}` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      file,
+      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    const o = raw as Record<string, unknown>;
+    if (overrides.ues !== undefined) o.roles = { ...(o.roles as object), ue: overrides.ues };
+    if (overrides.duration !== undefined) o.duration = overrides.duration;
+  }
+  return validateScenario(raw, file);
+}
+
+/** The built-in default scenario shipped in scenarios/default.yaml. */
+export const DEFAULT_SCENARIO_FILE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'scenarios',
+  'default.yaml',
+);
+
+/** UE ids of a scenario: subscribed ones first, then the unsubscribed extras. */
+export function ueIds(s: Scenario): { subscribed: string[]; unsubscribed: string[] } {
+  const subscribed = Array.from({ length: s.roles.ue }, (_, i) => `${s.ues.idPrefix}${i + 1}`);
+  const unsubscribed = Array.from({ length: s.ues.unsubscribed }, (_, i) => `${s.ues.idPrefix}x${i + 1}`);
+  return { subscribed, unsubscribed };
+}
+
+/** Member UE ids of each group. */
+export function groupMembers(s: Scenario): Map<string, string[]> {
+  const { subscribed } = ueIds(s);
+  const out = new Map<string, string[]>();
+  for (const g of s.groups) {
+    if (g.members === 'all') out.set(g.id, subscribed);
+    else if (Array.isArray(g.members)) out.set(g.id, g.members);
+    else out.set(g.id, subscribed.slice(0, g.members.count));
+  }
+  return out;
+}

@@ -1,0 +1,9 @@
+// Role registry: role name -> module, loaded lazily so each process imports only its own role's code.
+import type { RoleName } from '../runtime/protocol.js';
+import type { RoleModule } from './role.js';
+
+export const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
+  kms: () => import('./kms.js'),
+  'prose-function': () => import('./prose-function.js'),
+  ue: () => import('./ue.js'),
+};

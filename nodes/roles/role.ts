@@ -1,0 +1,31 @@
+// The contract between the node runtime and a role. Adding a role: one file here plus one line in index.ts.
+import type { Logger } from '../runtime/logger.js';
+import type { NodeMetrics } from '../runtime/metrics.js';
+import type { NodeConfig } from '../runtime/protocol.js';
+
+export interface RoleContext {
+  config: NodeConfig;
+  log: Logger;
+  metrics: NodeMetrics;
+  /** Aborted when the node shuts down. */
+  signal: AbortSignal;
+}
+
+export interface RoleStatus {
+  provisioned?: boolean;
+  errors: number;
+  details: Record<string, unknown>;
+}
+
+export interface RoleInstance {
+  /** Ports the role listens on, by name (reported to the orchestrator when ready). */
+  endpoints: Record<string, number>;
+  status(): RoleStatus;
+  /** Orchestrator commands, e.g. start-traffic. */
+  command?(name: string): void;
+  stop(): Promise<void>;
+}
+
+export interface RoleModule {
+  start(ctx: RoleContext): Promise<RoleInstance>;
+}

@@ -1,0 +1,56 @@
+// What the orchestrator and a node process say to each other: the node's start-up config and the IPC messages.
+import { z } from 'zod';
+
+export const ROLE_NAMES = ['kms', 'prose-function', 'ue'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+const endpoint = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();
+
+/** A node's start-up configuration (env PROSEC_NODE_CONFIG as JSON, or a file with --config). */
+export const nodeConfigSchema = z
+  .object({
+    v: z.literal(1),
+    runId: z.string().min(1),
+    role: z.enum(ROLE_NAMES),
+    id: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+    /** Folder of the run: CA certificate, state files. */
+    runDir: z.string().min(1),
+    /** Address every listening socket of the node binds to (loopback). */
+    host: z.string().default('127.0.0.1'),
+    /** Port of the /metrics, /healthz, /readyz HTTP endpoint (0: any free port, reported when ready). */
+    metricsPort: z.number().int().min(0).max(65535).default(0),
+    processMetrics: z.boolean().default(true),
+    /** KMS enrollment endpoint and the CA certificate file (every role but the KMS). */
+    kms: endpoint.extend({ caCertFile: z.string() }).strict().optional(),
+    /** The ProSe Function's PC3 endpoint (UEs). */
+    proseFunction: endpoint.optional(),
+    /** Role-specific settings, validated by the role. */
+    roleConfig: z.unknown().optional(),
+  })
+  .strict();
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+
+/** Node -> orchestrator. */
+export type NodeToOrchestrator =
+  | { t: 'ready'; metricsPort: number; endpoints: Record<string, number>; startupMs: number }
+  | { t: 'status'; reqId: number; status: NodeStatus }
+  | { t: 'fatal'; message: string };
+
+/** Orchestrator -> node. */
+export type OrchestratorToNode =
+  | { t: 'command'; name: 'start-traffic' | 'stop-traffic' }
+  | { t: 'status-request'; reqId: number }
+  | { t: 'shutdown' };
+
+/** A node's self-reported state, for the run summary. */
+export interface NodeStatus {
+  role: RoleName;
+  id: string;
+  ready: boolean;
+  /** Registered with the ProSe Function and provisioned with its configuration (UEs). */
+  provisioned?: boolean;
+  errors: number;
+  rssBytes: number;
+  details: Record<string, unknown>;
+}
