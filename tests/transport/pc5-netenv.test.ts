@@ -1,0 +1,80 @@
+// netenv: detection, the fix message, and a multicast self-test inside a fresh network namespace.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import {
+  explainFix,
+  FRESH_NETNS_SETUP,
+  freshNetnsArgv,
+  inspectLoopbackMulticast,
+  LOOPBACK_MULTICAST_COMMANDS,
+  Pc5NetEnvError,
+} from '../../transport/pc5/netenv.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+test('inspectLoopbackMulticast reports a consistent status without changing anything', () => {
+  const s = inspectLoopbackMulticast();
+  assert.equal(typeof s.isRoot, 'boolean');
+  assert.equal(s.ready, s.problems.length === 0);
+  if (s.ready) {
+    assert.ok(s.loUp && s.loMulticast && s.route239ViaLo);
+    assert.ok(s.routeDev === undefined || s.routeDev === 'lo');
+  }
+  assert.deepEqual(inspectLoopbackMulticast(), s);
+});
+
+test('the error message says exactly what to run', () => {
+  const e = new Pc5NetEnvError(['lo lacks the MULTICAST flag']);
+  assert.match(e.message, /lo lacks the MULTICAST flag/);
+  for (const c of LOOPBACK_MULTICAST_COMMANDS) assert.ok(e.message.includes(c), c);
+  assert.match(e.message, /unshare -n/);
+  assert.match(e.message, /unshare -rn/);
+  assert.equal(explainFix([]).length > 0, true);
+});
+
+test('freshNetnsArgv wraps a command after preparing lo', () => {
+  assert.deepEqual(freshNetnsArgv(['node', 'x.js', 'a b']), [
+    'unshare',
+    '-n',
+    '--',
+    'sh',
+    '-c',
+    `${FRESH_NETNS_SETUP} && exec "$@"`,
+    'netns',
+    'node',
+    'x.js',
+    'a b',
+  ]);
+  assert.equal(freshNetnsArgv(['true'], { unprivileged: true })[1], '-rn');
+  assert.throws(() => freshNetnsArgv([]));
+});
+
+test('inside a fresh network namespace, netenv is ready and the multicast self-test passes', (t) => {
+  const isRoot = process.geteuid?.() === 0;
+  const script = [
+    "import { inspectLoopbackMulticast, multicastSelfTest } from './dist/transport/pc5/netenv.js';",
+    'const s = inspectLoopbackMulticast();',
+    'const st = await multicastSelfTest();',
+    'console.log(JSON.stringify({ s, st }));',
+  ].join('\n');
+  const argv = freshNetnsArgv([process.execPath, '--input-type=module', '-e', script], {
+    unprivileged: !isRoot,
+  });
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
+  if (
+    r.status !== 0 &&
+    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
+  ) {
+    t.skip(
+      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
+    );
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.s.ready, true, JSON.stringify(out.s));
+  assert.equal(out.s.onlyLoopback, true);
+  assert.deepEqual(out.s.interfaces, ['lo']);
+  assert.equal(out.st.viaInterface, true);
+  assert.equal(out.st.viaRoute, true);
+});
