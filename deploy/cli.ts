@@ -130,7 +130,8 @@ async function down(args: string[]): Promise<number> {
       console.log(`prosec down: stopping run ${d} (orchestrator pid ${st.orchestratorPid})`);
       process.kill(st.orchestratorPid, 'SIGTERM');
       const deadline = Date.now() + 20_000;
-      while (isAlive(st.orchestratorPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (isAlive(st.orchestratorPid) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       stopped++;
     }
     for (const n of st.nodes) {

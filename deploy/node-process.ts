@@ -38,7 +38,12 @@ export class NodeProcess {
   readonly exitPromise: Promise<NodeExit>;
   private readonly spawnedAt = Date.now();
 
-  constructor(config: NodeConfig, logDir: string, secretEnv: Record<string, string>, onExit: (n: NodeProcess) => void) {
+  constructor(
+    config: NodeConfig,
+    logDir: string,
+    secretEnv: Record<string, string>,
+    onExit: (n: NodeProcess) => void,
+  ) {
     this.role = config.role;
     this.id = config.id;
     this.log = createWriteStream(join(logDir, `${config.id}.log`));
@@ -66,7 +71,11 @@ export class NodeProcess {
       this.child.on('exit', (code, signal) => {
         this.exited = { code, signal };
         for (const w of this.readyWaiters.splice(0)) {
-          w.reject(new Error(`${this.id} exited (${signal ?? `code ${code}`}) before it was ready${this.fatal ? `: ${this.fatal}` : ''}`));
+          w.reject(
+            new Error(
+              `${this.id} exited (${signal ?? `code ${code}`}) before it was ready${this.fatal ? `: ${this.fatal}` : ''}`,
+            ),
+          );
         }
         for (const [, w] of this.statusWaiters) w(this.deadStatus());
         this.statusWaiters.clear();
@@ -107,7 +116,10 @@ export class NodeProcess {
     if (this.ready) return Promise.resolve();
     if (this.exited) return Promise.reject(new Error(`${this.id} is not running`));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.id} not ready after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.id} not ready after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.readyWaiters.push({
         resolve: () => {
           clearTimeout(timer);
@@ -142,7 +154,14 @@ export class NodeProcess {
   }
 
   private deadStatus(): NodeStatus {
-    return { role: this.role, id: this.id, ready: false, errors: 1, rssBytes: 0, details: { exited: this.exited } };
+    return {
+      role: this.role,
+      id: this.id,
+      ready: false,
+      errors: 1,
+      rssBytes: 0,
+      details: { exited: this.exited },
+    };
   }
 
   /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */

@@ -56,7 +56,14 @@ export interface RunSummary {
   registrations: Record<string, number>;
   pc5DroppedByReason: Record<string, number>;
   failures: NodeFailure[];
-  nodes: { id: string; role: RoleName; pid: number; metricsPort: number; startupMs: number; rssBytes: number }[];
+  nodes: {
+    id: string;
+    role: RoleName;
+    pid: number;
+    metricsPort: number;
+    startupMs: number;
+    rssBytes: number;
+  }[];
 }
 
 /** Interrupts a run (Ctrl-C, prosec down): the run tears down and resolves with what it had. */
@@ -104,7 +111,9 @@ export class Run {
     writeFileSync(join(this.runDir, 'run.json'), `${JSON.stringify(data, null, 2)}\n`);
   }
 
-  private spawn(config: Omit<NodeConfig, 'v' | 'runId' | 'runDir' | 'host' | 'metricsPort' | 'processMetrics'>): NodeProcess {
+  private spawn(
+    config: Omit<NodeConfig, 'v' | 'runId' | 'runDir' | 'host' | 'metricsPort' | 'processMetrics'>,
+  ): NodeProcess {
     const full: NodeConfig = {
       v: 1,
       runId: this.runId,
@@ -231,7 +240,9 @@ export class Run {
       this.phase = 'traffic';
       const tTraffic = performance.now();
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
-      await this.sleepUnlessAborted(s.duration, (left) => report(`  traffic phase: ${Math.ceil(left / 1000)} s left`));
+      await this.sleepUnlessAborted(s.duration, (left) =>
+        report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
+      );
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
@@ -252,7 +263,14 @@ export class Run {
     } finally {
       await this.teardown();
     }
-    const summary = this.summarise({ startedAt, startupSeconds, trafficSeconds, problems, statuses, samples });
+    const summary = this.summarise({
+      startedAt,
+      startupSeconds,
+      trafficSeconds,
+      problems,
+      statuses,
+      samples,
+    });
     writeFileSync(join(this.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     this.writeState(summary.ok ? 'finished' : 'failed');
     return summary;
@@ -323,8 +341,9 @@ export class Run {
       roles.push({
         role,
         processes: ns.length,
-        up: ns.filter((n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id))
-          .length,
+        up: ns.filter(
+          (n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id),
+        ).length,
         provisioned: ns.filter((n) => byId.get(n.id)?.provisioned).length,
         errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
         pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
@@ -365,11 +384,14 @@ export class Run {
       problems.push(`${liveSubscribed.length - provisionedSubscribed} subscribed UEs were not provisioned`);
     }
     const wronglyAccepted = unsubscribed.filter((id) => byId.get(id)?.provisioned);
-    if (wronglyAccepted.length) problems.push(`unsubscribed UEs were accepted: ${wronglyAccepted.join(', ')}`);
+    if (wronglyAccepted.length)
+      problems.push(`unsubscribed UEs were accepted: ${wronglyAccepted.join(', ')}`);
     if (a.trafficSeconds > 0 && s.traffic.groupRate > 0) {
       for (const g of groups) {
         if (g.minPeersHeard < g.expectedPeers) {
-          problems.push(`group ${g.id}: some member heard only ${g.minPeersHeard} of ${g.expectedPeers} peers`);
+          problems.push(
+            `group ${g.id}: some member heard only ${g.minPeersHeard} of ${g.expectedPeers} peers`,
+          );
         }
       }
     }
@@ -431,7 +453,10 @@ function freeUdpPort(): Promise<number> {
 function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void {
   const targets = nodes
     .filter((n) => n.ready)
-    .map((n) => ({ targets: [`127.0.0.1:${n.metricsPort}`], labels: { job: 'prosec', role: n.role, run: runId } }));
+    .map((n) => ({
+      targets: [`127.0.0.1:${n.metricsPort}`],
+      labels: { job: 'prosec', role: n.role, run: runId },
+    }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
 }
 
@@ -462,7 +487,17 @@ export function formatSummary(s: RunSummary): string {
   const lines: string[] = [];
   lines.push(`run ${s.runId}  scenario ${s.scenario}  ${s.ok ? 'OK' : 'FAILED'}`);
   lines.push(`start-up ${s.startupSeconds} s, traffic ${s.trafficSeconds} s`);
-  const head = ['role', 'processes', 'up', 'provisioned', 'errors', 'PC5 sent', 'PC5 received', 'PC5 dropped', 'RSS MiB (median)'];
+  const head = [
+    'role',
+    'processes',
+    'up',
+    'provisioned',
+    'errors',
+    'PC5 sent',
+    'PC5 received',
+    'PC5 dropped',
+    'RSS MiB (median)',
+  ];
   const rows = s.roles.map((r) => [
     r.role,
     r.processes,
@@ -477,7 +512,12 @@ export function formatSummary(s: RunSummary): string {
   lines.push(...table(head, rows));
   if (s.groups.length) {
     lines.push('');
-    lines.push(...table(['group', 'members', 'peers heard (min per member)', 'expected'], s.groups.map((g) => [g.id, g.members, g.minPeersHeard, g.expectedPeers])));
+    lines.push(
+      ...table(
+        ['group', 'members', 'peers heard (min per member)', 'expected'],
+        s.groups.map((g) => [g.id, g.members, g.minPeersHeard, g.expectedPeers]),
+      ),
+    );
   }
   const reg = Object.entries(s.registrations)
     .map(([k, v]) => `${k}=${v}`)
@@ -486,16 +526,22 @@ export function formatSummary(s: RunSummary): string {
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const f of s.failures) {
-    lines.push(`node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`);
+    lines.push(
+      `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,
+    );
     for (const l of f.lastLines.slice(-5)) lines.push(`   | ${l}`);
   }
   for (const p of s.problems) lines.push(`problem: ${p}`);
-  lines.push(`summary: ${join(s.runDir, 'summary.json')}  targets: ${join(s.runDir, 'prometheus', 'targets.json')}`);
+  lines.push(
+    `summary: ${join(s.runDir, 'summary.json')}  targets: ${join(s.runDir, 'prometheus', 'targets.json')}`,
+  );
   return lines.join('\n');
 }
 
 function table(head: string[], rows: (string | number)[][]): string[] {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  return cells.map((r) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+  );
 }

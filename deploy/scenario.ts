@@ -7,7 +7,10 @@ import { z } from 'zod';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
 const duration = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 2m or 1h')])
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 2m or 1h'),
+  ])
   .transform((v) => parseDurationMs(v));
 
 export function parseDurationMs(v: number | string): number {
@@ -19,13 +22,19 @@ export function parseDurationMs(v: number | string): number {
   return Math.round(n * unit);
 }
 
-const nodeId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter');
+const nodeId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter');
 
 const groupSchema = z
   .object({
     id: nodeId,
     /** 'all' UEs, the first N UEs ({ count: N }), or an explicit list of UE ids. */
-    members: z.union([z.literal('all'), z.object({ count: z.number().int().positive() }).strict(), z.array(nodeId).min(1)]),
+    members: z.union([
+      z.literal('all'),
+      z.object({ count: z.number().int().positive() }).strict(),
+      z.array(nodeId).min(1),
+    ]),
   })
   .strict();
 
@@ -94,13 +103,18 @@ export const scenarioSchema = z
       if (!Array.isArray(g.members)) return;
       g.members.forEach((m, j) => {
         if (!ids.has(m)) {
-          ctx.addIssue({ code: 'custom', path: ['groups', i, 'members', j], message: `no UE named ${m} in this scenario` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups', i, 'members', j],
+            message: `no UE named ${m} in this scenario`,
+          });
         }
       });
     });
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {
-      if (seen.has(g.id)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'id'], message: `duplicate group id ${g.id}` });
+      if (seen.has(g.id))
+        ctx.addIssue({ code: 'custom', path: ['groups', i, 'id'], message: `duplicate group id ${g.id}` });
       seen.add(g.id);
     });
   });
@@ -114,7 +128,9 @@ export class ScenarioError extends Error {
     readonly file: string,
     readonly issues: { path: string; message: string }[],
   ) {
-    super(`invalid scenario ${file}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    super(
+      `invalid scenario ${file}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
 }
 

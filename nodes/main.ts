@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { ROLES } from './roles/index.js';
+import type { RoleInstance } from './roles/role.js';
 import { startHttpEndpoint } from './runtime/http.js';
 import { createLogger } from './runtime/logger.js';
 import { createNodeMetrics } from './runtime/metrics.js';
@@ -13,8 +15,6 @@ import {
   nodeConfigSchema,
   type OrchestratorToNode,
 } from './runtime/protocol.js';
-import { ROLES } from './roles/index.js';
-import type { RoleInstance } from './roles/role.js';
 
 function send(msg: NodeToOrchestrator): void {
   if (process.send && process.connected) process.send(msg);

@@ -11,7 +11,9 @@ export interface HttpEndpointOptions {
   status: () => unknown;
 }
 
-export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<{ server: Server; port: number }> {
+export async function startHttpEndpoint(
+  opts: HttpEndpointOptions,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -21,13 +23,16 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<{ se
     if (path === '/metrics') {
       opts.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
-        (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics error: ${e.message}\n`),
+        (e: Error) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics error: ${e.message}\n`),
       );
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = opts.isReady();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/status') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(opts.status()));
     } else {

@@ -15,10 +15,9 @@ export interface NodeMetrics {
   pc5BytesSent: Counter<'kind'>;
   pc5BytesReceived: Counter<'kind'>;
   pc5FramesDropped: Counter<'reason'>;
-  pc3Handshakes: Counter<'result'>;
-  pc3Messages: Counter<'type' | 'result'>;
   registrations: Counter<'result'>;
-  enrollments: Counter<'result'>;
+  registrationSeconds: Histogram<'result'>;
+  enrollmentSeconds: Histogram<'result'>;
   keySetupSeconds: Histogram<'procedure' | 'method' | 'result'>;
 }
 
@@ -66,28 +65,24 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       labelNames: ['reason'],
       registers,
     }),
-    pc3Handshakes: new Counter({
-      name: 'prosec_pc3_handshakes_total',
-      help: 'PC3 TLS handshakes seen by a PC3 server, by result.',
-      labelNames: ['result'],
-      registers,
-    }),
-    pc3Messages: new Counter({
-      name: 'prosec_pc3_messages_total',
-      help: 'PC3 messages handled, by message type and result.',
-      labelNames: ['type', 'result'],
-      registers,
-    }),
     registrations: new Counter({
       name: 'prosec_registrations_total',
       help: 'UE registrations over PC3, by result (accepted or the reject cause).',
       labelNames: ['result'],
       registers,
     }),
-    enrollments: new Counter({
-      name: 'prosec_enrollments_total',
-      help: 'Certificate enrollments (KMS side: requests handled; node side: own enrollment), by result.',
+    registrationSeconds: new Histogram({
+      name: 'prosec_pc3_registration_seconds',
+      help: 'UE side: PC3 registration latency (TLS connect + register_request to register_accept/reject), by result.',
       labelNames: ['result'],
+      buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    enrollmentSeconds: new Histogram({
+      name: 'prosec_enrollment_seconds',
+      help: 'Node side: certificate enrollment with the KMS (key generation + TLS + issuance), by result.',
+      labelNames: ['result'],
+      buckets: KEY_SETUP_BUCKETS,
       registers,
     }),
     keySetupSeconds: new Histogram({

@@ -76,7 +76,10 @@ test('a bad scenario is rejected with the field path and the reason', () => {
     /no UE named ue-9/,
   );
   rejects(
-    file('dup.yaml', 'name: x\nroles: { ue: 2 }\ngroups: [ { id: g, members: all }, { id: g, members: all } ]\n'),
+    file(
+      'dup.yaml',
+      'name: x\nroles: { ue: 2 }\ngroups: [ { id: g, members: all }, { id: g, members: all } ]\n',
+    ),
     'groups.1.id',
     /duplicate/,
   );
@@ -85,9 +88,13 @@ test('a bad scenario is rejected with the field path and the reason', () => {
 
 test('YAML syntax errors and missing files are reported with the file', () => {
   const p = file('syntax.yaml', 'name: x\nroles: [ue: 2\n');
-  assert.throws(() => loadScenario(p), (e: unknown) => e instanceof ScenarioError && /YAML syntax/.test(e.message));
+  assert.throws(
+    () => loadScenario(p),
+    (e: unknown) => e instanceof ScenarioError && /YAML syntax/.test(e.message),
+  );
   assert.throws(
     () => loadScenario(join(dir, 'missing.yaml')),
-    (e: unknown) => e instanceof ScenarioError && /cannot read file/.test(e.message) && e.message.includes('missing.yaml'),
+    (e: unknown) =>
+      e instanceof ScenarioError && /cannot read file/.test(e.message) && e.message.includes('missing.yaml'),
   );
 });

@@ -1,0 +1,34 @@
+// KMS role: the testbed's certificate authority (for now). Creates the run's CA and enrolls every node over TLS.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEnrollmentServer } from '../../transport/pc3/enrollment.js';
+import { createTestbedCa } from '../../transport/pc3/pki.js';
+import { pc3Sink } from '../runtime/sinks.js';
+import type { RoleContext, RoleInstance } from './role.js';
+
+export async function start(ctx: RoleContext): Promise<RoleInstance> {
+  const { config, log } = ctx;
+  const secret = process.env.PROSEC_ENROLLMENT_SECRET;
+  if (!secret) throw new Error('the KMS needs the run enrollment secret (PROSEC_ENROLLMENT_SECRET)');
+  delete process.env.PROSEC_ENROLLMENT_SECRET;
+  const ca = await createTestbedCa({ name: `prosec testbed CA ${config.runId}` });
+  // Only the CA certificate leaves the KMS; its key stays in this process.
+  const caCertFile = join(config.runDir, 'ca.pem');
+  writeFileSync(caCertFile, ca.certPem);
+  const enrolled = new Map<string, number>();
+  const server = await startEnrollmentServer({
+    ca,
+    secret,
+    host: config.host,
+    port: 0,
+    metrics: pc3Sink(ctx.metrics),
+    logger: log,
+    onEnrolled: ({ role }) => enrolled.set(role, (enrolled.get(role) ?? 0) + 1),
+  });
+  log.info({ caCertFile, port: server.port }, 'testbed CA created; enrollment open');
+  return {
+    endpoints: { enrollment: server.port },
+    status: () => ({ errors: 0, details: { enrolledByRole: Object.fromEntries(enrolled) } }),
+    stop: () => server.close(),
+  };
+}

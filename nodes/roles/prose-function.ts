@@ -1,0 +1,136 @@
+// ProSe Function role: PC3 server (TLS 1.3, mutual certificates; TR 33.833 solution #6.1) that authorizes UEs
+// against the subscription list and provisions their ProSe configuration (groups, multicast addresses, validity).
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import type { Pc3Message, Pc3Reply, ProseConfig, RegisterRejectCause } from '../../transport/pc3/messages.js';
+import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
+import { enrollWithKms } from '../runtime/enrollment.js';
+import { pc3Sink } from '../runtime/sinks.js';
+import type { RoleContext, RoleInstance } from './role.js';
+
+const roleConfigSchema = z
+  .object({
+    subscribers: z.array(z.string()).max(100_000),
+    groups: z.array(
+      z
+        .object({
+          groupId: z.string(),
+          multicastAddress: z.string(),
+          port: z.number().int(),
+          members: z.array(z.string()),
+        })
+        .strict(),
+    ),
+    discovery: z.object({ multicastAddress: z.string(), port: z.number().int() }).strict(),
+    configValidityMs: z.number().int().positive(),
+  })
+  .strict();
+export type ProseFunctionConfig = z.output<typeof roleConfigSchema>;
+
+/** The subscription database and configuration policy, separate from the transport so tests can drive it. */
+export class ProseFunctionPolicy {
+  private readonly subscribers: Map<string, number>;
+  private readonly groupL2: Map<string, number>;
+  private readonly registered = new Set<string>();
+
+  constructor(
+    private readonly cfg: ProseFunctionConfig,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    // ProSe Layer-2 IDs are 24-bit (TS 23.303); allocate from random bases so runs differ.
+    const ueBase = randomInt(1, 0x800000);
+    this.subscribers = new Map(cfg.subscribers.map((id, i) => [id, (ueBase + i) & 0xffffff]));
+    const groupBase = randomInt(0x800000, 0xff0000);
+    this.groupL2 = new Map(cfg.groups.map((g, i) => [g.groupId, groupBase + i]));
+  }
+
+  get registeredCount(): number {
+    return this.registered.size;
+  }
+
+  /** Authorizes a register_request from the UE authenticated as `peer`. */
+  register(
+    ueId: string,
+    peer: Pc3Peer,
+  ): { ok: true; config: ProseConfig } | { ok: false; cause: RegisterRejectCause; detail: string } {
+    if (peer.role !== 'ue')
+      return { ok: false, cause: 'not_authorized', detail: `a ${peer.role} cannot register as a UE` };
+    // Key issue #1.1: the identity in the request must be the one the certificate proves.
+    if (peer.nodeId !== ueId) {
+      return { ok: false, cause: 'identity_mismatch', detail: 'ueId differs from the certificate identity' };
+    }
+    if (!this.subscribers.has(ueId))
+      return { ok: false, cause: 'unknown_ue', detail: 'no ProSe subscription for this UE' };
+    this.registered.add(ueId);
+    return { ok: true, config: this.configFor(ueId) };
+  }
+
+  configFor(ueId: string): ProseConfig {
+    const issued = this.now();
+    return {
+      ueId,
+      l2Id: this.subscribers.get(ueId)!,
+      groups: this.cfg.groups
+        .filter((g) => g.members.includes(ueId))
+        .map((g) => ({
+          groupId: g.groupId,
+          multicastAddress: g.multicastAddress,
+          port: g.port,
+          l2GroupId: this.groupL2.get(g.groupId)!,
+        })),
+      discovery: this.cfg.discovery,
+      issuedAt: issued.toISOString(),
+      validUntil: new Date(issued.getTime() + this.cfg.configValidityMs).toISOString(),
+    };
+  }
+
+  isRegistered(ueId: string): boolean {
+    return this.registered.has(ueId);
+  }
+}
+
+export async function start(ctx: RoleContext): Promise<RoleInstance> {
+  const { config, log, metrics } = ctx;
+  const cfg = roleConfigSchema.parse(config.roleConfig);
+  const policy = new ProseFunctionPolicy(cfg);
+  const creds = await enrollWithKms(ctx);
+  let errors = 0;
+  const handler = (msg: Pc3Message, peer: Pc3Peer): Pc3Reply | undefined => {
+    if (msg.type === 'register_request') {
+      const r = policy.register(msg.body.ueId, peer);
+      metrics.registrations.inc({ result: r.ok ? 'accepted' : r.cause });
+      if (!r.ok) {
+        log.info({ ueId: peer.nodeId, cause: r.cause }, 'registration rejected');
+        return { type: 'register_reject', body: { cause: r.cause, detail: r.detail } };
+      }
+      log.debug({ ueId: peer.nodeId, l2Id: r.config.l2Id }, 'UE registered');
+      return { type: 'register_accept', body: { config: r.config } };
+    }
+    if (msg.type === 'config_request') {
+      if (!policy.isRegistered(peer.nodeId)) {
+        return { type: 'error', body: { cause: 'not_authorized', detail: 'register first' } };
+      }
+      return { type: 'config_response', body: { config: policy.configFor(peer.nodeId) } };
+    }
+    errors++;
+    return { type: 'error', body: { cause: 'unexpected_message', detail: `${msg.type} is not a request` } };
+  };
+  const server = new Pc3Server({
+    host: config.host,
+    port: 0,
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    caCertPem: creds.caCertPem,
+    handler,
+    acceptTypes: ['register_request', 'config_request'],
+    metrics: pc3Sink(metrics),
+    logger: log,
+  });
+  const { port } = await server.listen();
+  log.info({ port, subscribers: cfg.subscribers.length, groups: cfg.groups.length }, 'PC3 server listening');
+  return {
+    endpoints: { pc3: port },
+    status: () => ({ errors, details: { registered: policy.registeredCount } }),
+    stop: () => server.close(),
+  };
+}

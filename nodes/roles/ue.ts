@@ -1,0 +1,145 @@
+// UE role: enrolls for a certificate, registers with the ProSe Function over PC3 (TLS 1.3, mutual
+// authentication), receives its ProSe configuration, joins its groups on PC5 and exchanges one-to-many frames.
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { Pc3Client } from '../../transport/pc3/client.js';
+import type { ProseConfig } from '../../transport/pc3/messages.js';
+import { groupKey, type Pc5Group } from '../../transport/pc5/medium.js';
+import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
+import { enrollWithKms } from '../runtime/enrollment.js';
+import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
+import type { RoleContext, RoleInstance } from './role.js';
+
+const roleConfigSchema = z
+  .object({
+    traffic: z
+      .object({ groupRate: z.number().nonnegative(), payloadBytes: z.number().int().min(16).max(1400) })
+      .strict(),
+    /** This UE is deliberately not subscribed: a register_reject is the expected outcome. */
+    expectRejection: z.boolean().default(false),
+  })
+  .strict();
+
+/** Test-traffic payload: 8-octet send time (monotonic ns, comparable between processes on one host) + filler. */
+function testPayload(size: number): Uint8Array {
+  const p = new Uint8Array(size);
+  new DataView(p.buffer).setBigUint64(0, process.hrtime.bigint());
+  return p;
+}
+
+export async function start(ctx: RoleContext): Promise<RoleInstance> {
+  const { config, log, metrics } = ctx;
+  const cfg = roleConfigSchema.parse(config.roleConfig);
+  if (!config.proseFunction) throw new Error('a UE needs the ProSe Function endpoint (config.proseFunction)');
+  const creds = await enrollWithKms(ctx);
+  let errors = 0;
+
+  // PC3: register and download the ProSe configuration.
+  const t0 = performance.now();
+  const pc3 = new Pc3Client({
+    host: config.proseFunction.host,
+    port: config.proseFunction.port,
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    caCertPem: creds.caCertPem,
+    expectedServer: { role: 'prose-function' },
+    metrics: pc3Sink(metrics),
+  });
+  const reply = await pc3.request('register_request', { ueId: config.id });
+  await pc3.close();
+  let proseConfig: ProseConfig | undefined;
+  let rejected: string | undefined;
+  if (reply.type === 'register_accept') {
+    proseConfig = reply.body.config;
+    metrics.registrationSeconds.observe({ result: 'accepted' }, (performance.now() - t0) / 1000);
+    log.info({ l2Id: proseConfig.l2Id, groups: proseConfig.groups.map((g) => g.groupId) }, 'registered');
+  } else if (reply.type === 'register_reject') {
+    rejected = reply.body.cause;
+    metrics.registrationSeconds.observe({ result: 'rejected' }, (performance.now() - t0) / 1000);
+    if (cfg.expectRejection) log.info({ cause: rejected }, 'registration rejected, as expected for this UE');
+    else {
+      errors++;
+      log.error({ cause: rejected, detail: reply.body.detail }, 'registration rejected');
+    }
+  } else {
+    errors++;
+    log.error({ type: reply.type }, 'unexpected PC3 reply to register_request');
+  }
+  if (proseConfig && cfg.expectRejection) {
+    errors++;
+    log.error('registered although this UE has no subscription');
+  }
+
+  // PC5: join the configured groups and exchange one-to-many test frames.
+  const peersHeard = new Map<string, Set<number>>();
+  const groupByKey = new Map<string, { id: string; group: Pc5Group; l2GroupId: number }>();
+  let medium: UdpPc5Medium | undefined;
+  if (proseConfig) {
+    medium = new UdpPc5Medium({
+      l2Id: proseConfig.l2Id,
+      metrics: pc5Sink(metrics),
+      onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
+    });
+    await medium.start();
+    for (const g of proseConfig.groups) {
+      const group = { address: g.multicastAddress, port: g.port };
+      groupByKey.set(groupKey(group), { id: g.groupId, group, l2GroupId: g.l2GroupId });
+      peersHeard.set(g.groupId, new Set());
+      await medium.joinGroup(group);
+    }
+    await medium.joinGroup({
+      address: proseConfig.discovery.multicastAddress,
+      port: proseConfig.discovery.port,
+    });
+    medium.onFrame((frame, meta) => {
+      if (!meta.group) return;
+      const g = groupByKey.get(groupKey(meta.group));
+      if (g && frame.dstL2Id === g.l2GroupId) peersHeard.get(g.id)!.add(frame.srcL2Id);
+    });
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const stopTraffic = () => {
+    for (const t of timers.splice(0)) clearInterval(t);
+  };
+  const startTraffic = () => {
+    if (!medium || cfg.traffic.groupRate <= 0 || timers.length > 0) return;
+    const periodMs = 1000 / cfg.traffic.groupRate;
+    for (const g of groupByKey.values()) {
+      const send = () =>
+        medium?.sendToGroup(g.group, {
+          type: 'test',
+          dstL2Id: g.l2GroupId,
+          payload: testPayload(cfg.traffic.payloadBytes),
+        });
+      // Spread senders over the period so the group is not hit by synchronized bursts.
+      const first = setTimeout(() => {
+        send();
+        timers.push(setInterval(send, periodMs));
+      }, Math.random() * periodMs);
+      timers.push(first);
+    }
+  };
+
+  return {
+    endpoints: medium ? { pc5: medium.unicastAddress.port } : {},
+    command: (name) => {
+      if (name === 'start-traffic') startTraffic();
+      else if (name === 'stop-traffic') stopTraffic();
+    },
+    status: () => ({
+      provisioned: proseConfig !== undefined,
+      errors,
+      details: {
+        rejected,
+        l2Id: proseConfig?.l2Id,
+        peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
+        pc5: medium?.stats(),
+      },
+    }),
+    stop: async () => {
+      stopTraffic();
+      await medium?.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// Node start-up step shared by every role but the KMS: obtain this node's TLS certificate from the KMS.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { enroll } from '../../transport/pc3/enrollment.js';
+import type { RoleContext } from '../roles/role.js';
+
+export interface NodeCredentials {
+  certPem: string;
+  keyPem: string;
+  caCertPem: string;
+}
+
+/** Enrolls with the KMS using the token the orchestrator gave this process (then forgets the token). */
+export async function enrollWithKms(ctx: RoleContext): Promise<NodeCredentials> {
+  const { config, metrics } = ctx;
+  if (!config.kms) throw new Error(`role ${config.role} needs the KMS endpoint (config.kms)`);
+  const token = process.env.PROSEC_ENROLLMENT_TOKEN;
+  if (!token) throw new Error('no enrollment token (PROSEC_ENROLLMENT_TOKEN) was given to this node');
+  delete process.env.PROSEC_ENROLLMENT_TOKEN;
+  const caCertPem = readFileSync(config.kms.caCertFile, 'utf8');
+  const t0 = performance.now();
+  try {
+    const r = await enroll({
+      host: config.kms.host,
+      port: config.kms.port,
+      caCertPem,
+      nodeId: config.id,
+      role: config.role,
+      token,
+    });
+    metrics.enrollmentSeconds.observe({ result: 'ok' }, (performance.now() - t0) / 1000);
+    return { certPem: r.certPem, keyPem: r.privateKeyPem, caCertPem: r.caCertPem };
+  } catch (e) {
+    metrics.enrollmentSeconds.observe({ result: 'failed' }, (performance.now() - t0) / 1000);
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+// Adapters from the transports' counter sinks to the node's Prometheus metrics.
+import { Counter } from 'prom-client';
+import type { Pc3CounterName, Pc3MetricsSink } from '../../transport/pc3/metrics.js';
+import type { Pc5MetricsSink } from '../../transport/pc5/medium.js';
+import type { NodeMetrics } from './metrics.js';
+
+/** PC5 medium counters -> prosec_pc5_* metrics. */
+export function pc5Sink(m: NodeMetrics): Pc5MetricsSink {
+  const sent = { group: m.pc5FramesSent.labels('group'), unicast: m.pc5FramesSent.labels('unicast') };
+  const recv = { group: m.pc5FramesReceived.labels('group'), unicast: m.pc5FramesReceived.labels('unicast') };
+  const sentB = { group: m.pc5BytesSent.labels('group'), unicast: m.pc5BytesSent.labels('unicast') };
+  const recvB = { group: m.pc5BytesReceived.labels('group'), unicast: m.pc5BytesReceived.labels('unicast') };
+  return {
+    frameSent(kind, bytes) {
+      sent[kind].inc();
+      sentB[kind].inc(bytes);
+    },
+    frameReceived(kind, bytes) {
+      recv[kind].inc();
+      recvB[kind].inc(bytes);
+    },
+    frameDropped(reason) {
+      m.pc5FramesDropped.inc({ reason });
+    },
+  };
+}
+
+/** Label names of each PC3 transport counter (transport/pc3/metrics.ts documents the values). */
+const PC3_LABELS: Record<Pc3CounterName, string[]> = {
+  pc3_handshakes_total: ['result', 'reason'],
+  pc3_messages_total: ['direction', 'type', 'result'],
+  pc3_protocol_errors_total: ['cause'],
+  pc3_connections_closed_total: ['reason'],
+  pc3_enrollments_total: ['result', 'cause'],
+  pc3_client_requests_total: ['type', 'result'],
+};
+
+const PC3_HELP: Record<Pc3CounterName, string> = {
+  pc3_handshakes_total: 'PC3/enrollment TLS handshakes seen by a server, by result and failure reason.',
+  pc3_messages_total: 'PC3 messages, by direction, type and result.',
+  pc3_protocol_errors_total: 'PC3 framing/protocol errors, by cause.',
+  pc3_connections_closed_total: 'PC3 connections closed, by reason.',
+  pc3_enrollments_total: 'Certificate enrollments handled by the KMS, by result and cause.',
+  pc3_client_requests_total: 'PC3 requests made by a client, by type and result.',
+};
+
+/** PC3 transport counters -> prosec_pc3_* metrics (created once per registry). */
+export function pc3Sink(m: NodeMetrics): Pc3MetricsSink {
+  const counters = new Map<Pc3CounterName, Counter>();
+  for (const name of Object.keys(PC3_LABELS) as Pc3CounterName[]) {
+    counters.set(
+      name,
+      new Counter({
+        name: `prosec_${name}`,
+        help: PC3_HELP[name],
+        labelNames: PC3_LABELS[name],
+        registers: [m.registry],
+      }),
+    );
+  }
+  return {
+    inc(name, labels, value = 1) {
+      counters.get(name)?.inc(labels as Record<string, string>, value);
+    },
+  };
+}
