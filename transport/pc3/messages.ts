@@ -1,0 +1,210 @@
+// PC3 message schema, version 1 (documented in docs/pc3.md): a JSON envelope { v, type, id, body } whose body is
+// validated by a per-type zod schema. To add a message type, add an entry to PC3_BODY_SCHEMAS.
+import { z } from 'zod';
+import { NODE_ID_PATTERN, ROLE_PATTERN } from './pki.js';
+
+export const PC3_VERSION = 1;
+
+const detail = z.string().max(512);
+const nodeId = z.string().regex(NODE_ID_PATTERN);
+/** 24-bit layer-2 identifiers (TS 23.303 ProSe Layer-2 IDs). */
+const l2Id = z.number().int().min(0).max(0xffffff);
+const port = z.number().int().min(1).max(65535);
+const multicastAddress = z.ipv4().refine((a) => {
+  const first = Number(a.split('.')[0]);
+  return first >= 224 && first <= 239;
+}, 'must be an IPv4 multicast address (224.0.0.0/4)');
+const isoTime = z.iso.datetime({ offset: true });
+const groupId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+const pem = (label: string) =>
+  z
+    .string()
+    .max(16_384)
+    .refine((s) => s.includes(`-----BEGIN ${label}-----`), `must be a PEM ${label}`);
+
+/** Configuration the ProSe Function provisions to a UE over PC3. */
+export const ProseConfigSchema = z.strictObject({
+  ueId: nodeId,
+  l2Id,
+  groups: z.array(z.strictObject({ groupId, multicastAddress, port, l2GroupId: l2Id })).max(256),
+  discovery: z.strictObject({ multicastAddress, port }),
+  validUntil: isoTime,
+  issuedAt: isoTime,
+});
+export type ProseConfig = z.infer<typeof ProseConfigSchema>;
+
+export const REGISTER_REJECT_CAUSES = [
+  'unknown_ue',
+  'not_authorized',
+  'identity_mismatch',
+  'malformed',
+  'rate_limited',
+] as const;
+export type RegisterRejectCause = (typeof REGISTER_REJECT_CAUSES)[number];
+
+/** Causes of a generic `error` response (any request type). */
+export const ERROR_CAUSES = [
+  'malformed', // body or envelope failed validation (detail names the path)
+  'unknown_type', // type not in this version's schema
+  'unsupported_version', // v is not 1
+  'oversize', // length prefix above the limit (the connection is then closed)
+  'unexpected_message', // a valid message the receiver does not accept (e.g. a response type sent as request)
+  'not_authorized',
+  'rate_limited', // too many requests in flight on this connection
+  'internal', // the handler failed; no details are given
+] as const;
+export type ErrorCause = (typeof ERROR_CAUSES)[number];
+
+export const ENROLL_REJECT_CAUSES = [
+  'bad_token',
+  'bad_key',
+  'not_allowed',
+  'malformed',
+  'rate_limited',
+] as const;
+export type EnrollRejectCause = (typeof ENROLL_REJECT_CAUSES)[number];
+
+/** Body schema per message type. Responses reuse the request id. */
+export const PC3_BODY_SCHEMAS = {
+  /** UE -> ProSe Function: register; ueId must equal the nodeId of the UE's certificate. */
+  register_request: z.strictObject({
+    ueId: nodeId,
+    capabilities: z
+      .array(z.string().regex(/^[a-z0-9._-]{1,64}$/))
+      .max(32)
+      .optional(),
+  }),
+  register_accept: z.strictObject({ config: ProseConfigSchema }),
+  register_reject: z.strictObject({ cause: z.enum(REGISTER_REJECT_CAUSES), detail }),
+  /** UE -> ProSe Function: fetch the current configuration (after registration). */
+  config_request: z.strictObject({}),
+  config_response: z.strictObject({ config: ProseConfigSchema }),
+  error: z.strictObject({ cause: z.enum(ERROR_CAUSES), detail }),
+  /** Node -> KMS enrollment endpoint (server-authenticated TLS): token = HMAC-SHA-256(secret, role||0x00||nodeId). */
+  enroll_request: z.strictObject({
+    nodeId,
+    role: z.string().regex(ROLE_PATTERN),
+    publicKeyPem: pem('PUBLIC KEY'),
+    token: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  enroll_accept: z.strictObject({ certPem: pem('CERTIFICATE'), caCertPem: pem('CERTIFICATE') }),
+  enroll_reject: z.strictObject({ cause: z.enum(ENROLL_REJECT_CAUSES), detail }),
+} as const;
+
+export type Pc3Type = keyof typeof PC3_BODY_SCHEMAS;
+export type Pc3Body<T extends Pc3Type> = z.infer<(typeof PC3_BODY_SCHEMAS)[T]>;
+/** A validated PC3 message (discriminated by `type`). */
+export type Pc3Message<T extends Pc3Type = Pc3Type> = {
+  [K in T]: { v: 1; type: K; id: number; body: Pc3Body<K> };
+}[T];
+/** What a handler returns: the server adds v and the request id. */
+export type Pc3Reply<T extends Pc3Type = Pc3Type> = { [K in T]: { type: K; body: Pc3Body<K> } }[T];
+
+export function isPc3Type(type: string): type is Pc3Type {
+  return Object.hasOwn(PC3_BODY_SCHEMAS, type);
+}
+
+/** Largest request id (ids are unsigned 32-bit integers chosen by the requester). */
+export const MAX_MESSAGE_ID = 0xffffffff;
+
+const Envelope = z.strictObject({
+  v: z.number().int(),
+  type: z.string().min(1).max(64),
+  id: z.number().int().min(0).max(MAX_MESSAGE_ID),
+  body: z.unknown(),
+});
+
+export type Pc3MessageErrorCode = 'malformed' | 'unknown_type' | 'unsupported_version';
+
+/**
+ * A message that failed validation. `path` is the dotted location ('' for the whole message, 'body.config.l2Id'),
+ * `reason` the schema's explanation; neither ever echoes input values. `id` and `type` are set when the envelope
+ * was readable, so a reply can reuse the id.
+ */
+export class Pc3MessageError extends Error {
+  override readonly name = 'Pc3MessageError';
+  readonly code: Pc3MessageErrorCode;
+  readonly path: string;
+  readonly reason: string;
+  readonly id: number | undefined;
+  readonly type: string | undefined;
+  constructor(code: Pc3MessageErrorCode, path: string, reason: string, id?: number, type?: string) {
+    super(`${code}${path ? ` at ${path}` : ''}: ${reason}`);
+    this.code = code;
+    this.path = path;
+    this.reason = reason;
+    this.id = id;
+    this.type = type;
+  }
+}
+
+function firstIssue(err: z.ZodError, prefix: string[]): { path: string; reason: string } {
+  const issue = err.issues[0];
+  if (!issue) return { path: prefix.join('.'), reason: 'invalid' };
+  const path = [...prefix, ...issue.path.map((p) => String(p))].join('.');
+  // Zod messages name expected types and limits, not received values; still cap their length.
+  return { path, reason: issue.message.slice(0, 200) };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses and validates one frame body. Throws Pc3MessageError. */
+export function decodeMessage(bytes: Uint8Array): Pc3Message {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new Pc3MessageError('malformed', '', 'not valid UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // JSON.parse's own message quotes the input: never pass it on.
+    throw new Pc3MessageError('malformed', '', 'not valid JSON');
+  }
+  const env = Envelope.safeParse(json);
+  if (!env.success) {
+    const { path, reason } = firstIssue(env.error, []);
+    const raw = json as { id?: unknown; type?: unknown } | null;
+    const id =
+      raw && typeof raw === 'object' && Number.isInteger(raw.id) && (raw.id as number) >= 0
+        ? Math.min(raw.id as number, MAX_MESSAGE_ID)
+        : undefined;
+    throw new Pc3MessageError('malformed', path, reason, id);
+  }
+  const { v, type, id, body } = env.data;
+  if (v !== PC3_VERSION) {
+    throw new Pc3MessageError('unsupported_version', 'v', `version ${v} is not supported (expected 1)`, id);
+  }
+  if (!isPc3Type(type)) throw new Pc3MessageError('unknown_type', 'type', 'unknown message type', id);
+  const parsed = PC3_BODY_SCHEMAS[type].safeParse(body);
+  if (!parsed.success) {
+    const { path, reason } = firstIssue(parsed.error, ['body']);
+    throw new Pc3MessageError('malformed', path, reason, id, type);
+  }
+  return { v: 1, type, id, body: parsed.data } as Pc3Message;
+}
+
+/** Validates (unless validate=false) and serialises a message to UTF-8 JSON. Throws Pc3MessageError. */
+export function encodeMessage(msg: Pc3Message, validate = true): Buffer {
+  if (validate) {
+    if (msg.v !== PC3_VERSION)
+      throw new Pc3MessageError('unsupported_version', 'v', 'only version 1 is sent');
+    if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > MAX_MESSAGE_ID) {
+      throw new Pc3MessageError('malformed', 'id', 'id must be an unsigned 32-bit integer');
+    }
+    if (!isPc3Type(msg.type)) throw new Pc3MessageError('unknown_type', 'type', 'unknown message type');
+    const parsed = PC3_BODY_SCHEMAS[msg.type].safeParse(msg.body);
+    if (!parsed.success) {
+      const { path, reason } = firstIssue(parsed.error, ['body']);
+      throw new Pc3MessageError('malformed', path, reason, msg.id, msg.type);
+    }
+  }
+  return Buffer.from(JSON.stringify({ v: msg.v, type: msg.type, id: msg.id, body: msg.body }), 'utf8');
+}
+
+/** Builds a message from a reply and the id it answers. */
+export function makeMessage<T extends Pc3Type>(type: T, id: number, body: Pc3Body<T>): Pc3Message {
+  return { v: 1, type, id, body } as unknown as Pc3Message;
+}
