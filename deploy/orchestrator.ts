@@ -1,10 +1,12 @@
 // The orchestrator: brings a scenario up as one OS process per node, runs it, summarises it, tears it down.
-import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
+import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
+import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
@@ -126,7 +128,7 @@ export class Run {
     const secretEnv: Record<string, string> =
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
-        : { PROSEC_ENROLLMENT_TOKEN: enrollmentToken(this.enrollmentSecret, config.role, config.id) };
+        : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
     const n = new NodeProcess(full, join(this.runDir, 'logs'), secretEnv, (p) => this.onExit(p));
     this.nodes.push(n);
     return n;
@@ -165,6 +167,10 @@ export class Run {
       this.writeState('starting');
       const { subscribed, unsubscribed } = ueIds(s);
       const members = groupMembers(s);
+      this.phase = 'network preparation';
+      const prep = await prepareLoopbackMulticast();
+      for (const c of prep.changed)
+        this.progress(`network: ran \`${c}\` so that PC5 multicast stays on loopback`);
       const net = await allocateMulticast(s.groups.length + 1);
 
       this.phase = 'start-up of the KMS';
@@ -421,11 +427,6 @@ export class Run {
       })),
     };
   }
-}
-
-/** Enrollment token a node presents to the KMS: HMAC-SHA-256(run secret, role || 0x00 || node id), hex. */
-export function enrollmentToken(secret: string, role: string, nodeId: string): string {
-  return createHmac('sha256', Buffer.from(secret, 'hex')).update(`${role}\0${nodeId}`).digest('hex');
 }
 
 /** Picks multicast groups for the run: addresses in 239.0.0.0/8 (routed to lo only) and free UDP ports. */

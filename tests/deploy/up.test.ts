@@ -53,11 +53,21 @@ test('prosec up: every subscribed UE registers over PC3, hears every group peer 
 test('a UE killed mid-run is reported with its last log lines; the orchestrator does not hang and leaves no process', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-kill-'));
   const runsDir = join(dir, 'runs');
-  const run = runCli(['up', scenario(dir, SMALL.replace('duration: 2s', 'duration: 8s')), '--json', '--runs-dir', runsDir]);
-  const state = await waitFor('the run to be running', () => {
-    const st = readRunState(runsDir);
-    return st?.state === 'running' ? st : undefined;
-  }, 60_000);
+  const run = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 8s')),
+    '--json',
+    '--runs-dir',
+    runsDir,
+  ]);
+  const state = await waitFor(
+    'the run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    60_000,
+  );
   const victim = state.nodes.find((n) => n.id === 'ue-3')!;
   process.kill(victim.pid, 'SIGKILL');
   const { code } = await run.exit;
@@ -68,18 +78,30 @@ test('a UE killed mid-run is reported with its last log lines; the orchestrator 
   const f = s.failures.find((x) => x.id === 'ue-3');
   assert.ok(f, 'the failure is in the summary');
   assert.equal(f.signal, 'SIGKILL');
-  assert.ok(f.lastLines.some((l) => l.includes('"registered"')), 'the last log lines are reported');
+  assert.ok(
+    f.lastLines.some((l) => l.includes('"registered"')),
+    'the last log lines are reported',
+  );
   for (const n of state.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
 });
 
 test('Ctrl-C (SIGINT) during a run stops every node and exits 130', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-int-'));
   const runsDir = join(dir, 'runs');
-  const run = runCli(['up', scenario(dir, SMALL.replace('duration: 2s', 'duration: 60s')), '--runs-dir', runsDir]);
-  const state = await waitFor('the run to be running', () => {
-    const st = readRunState(runsDir);
-    return st?.state === 'running' ? st : undefined;
-  }, 60_000);
+  const run = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 60s')),
+    '--runs-dir',
+    runsDir,
+  ]);
+  const state = await waitFor(
+    'the run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    60_000,
+  );
   run.child.kill('SIGINT');
   const { code } = await run.exit;
   assert.equal(code, 130, run.stderr());
@@ -90,7 +112,13 @@ test('a run that fails during start-up tears down what it started and exits non-
   const dir = mkdtempSync(join(tmpdir(), 'prosec-fail-'));
   const runsDir = join(dir, 'runs');
   // 1 ms is too short for any node to become ready.
-  const run = runCli(['up', scenario(dir, SMALL.replace('duration: 2s', 'duration: 2s\nreadyTimeout: 1ms')), '--json', '--runs-dir', runsDir]);
+  const run = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 2s\nreadyTimeout: 1ms')),
+    '--json',
+    '--runs-dir',
+    runsDir,
+  ]);
   const { code } = await run.exit;
   assert.equal(code, 1);
   const s = JSON.parse(run.stdout()) as RunSummary;

@@ -14,7 +14,10 @@ export interface CliRun {
 }
 
 export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -45,7 +48,12 @@ export function isAlive(pid: number): boolean {
 
 /** The run.json of the only run under runsDir (undefined until it exists). */
 export function readRunState(runsDir: string):
-  | { runId: string; state: string; orchestratorPid: number; nodes: { id: string; role: string; pid: number }[] }
+  | {
+      runId: string;
+      state: string;
+      orchestratorPid: number;
+      nodes: { id: string; role: string; pid: number }[];
+    }
   | undefined {
   if (!existsSync(runsDir)) return undefined;
   for (const d of readdirSync(runsDir)) {
