@@ -108,7 +108,13 @@ export class Run {
       state,
       orchestratorPid: process.pid,
       scenario: this.opts.scenarioFile,
-      nodes: this.nodes.map((n) => ({ id: n.id, role: n.role, pid: n.pid, metricsPort: n.metricsPort })),
+      nodes: this.nodes.map((n) => ({
+        id: n.id,
+        role: n.role,
+        pid: n.pid,
+        metricsPort: n.metricsPort,
+        endpoints: n.endpoints,
+      })),
     };
     writeFileSync(join(this.runDir, 'run.json'), `${JSON.stringify(data, null, 2)}\n`);
   }

@@ -1,10 +1,12 @@
 // End-to-end: the real CLI brings up real node processes (KMS, ProSe Function, UEs), runs, and tears down.
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunSummary } from '../../deploy/orchestrator.js';
+import { parsePrometheusText, sumBy } from '../../deploy/prom-text.js';
 import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
 
 function scenario(dir: string, body: string): string {
@@ -24,9 +26,48 @@ traffic: { groupRate: 10, payloadBytes: 100 }
 metrics: { processMetrics: false }
 `;
 
-test('prosec up: every subscribed UE registers over PC3, hears every group peer over PC5; the intruder is rejected; nothing survives', async () => {
+test('prosec up: every subscribed UE registers over PC3, hears every group peer over PC5; the intruder is rejected; malformed PC5 datagrams are counted and dropped; nothing survives', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-up-'));
-  const run = runCli(['up', scenario(dir, SMALL), '--json', '--runs-dir', join(dir, 'runs')]);
+  const runsDir = join(dir, 'runs');
+  const run = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 4s')),
+    '--json',
+    '--runs-dir',
+    runsDir,
+  ]);
+  const state = await waitFor(
+    'the run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    60_000,
+  );
+  // Throw garbage at ue-1's PC5 unicast socket: bad magic, a truncated header, a bad version.
+  const ue1 = state.nodes.find((n) => n.id === 'ue-1')!;
+  const sock = createSocket('udp4');
+  const garbage = [
+    Buffer.from('not a PC5 frame at all'),
+    Buffer.from([0x50]),
+    Buffer.from([0x50, 0x35, 0x09, ...new Array(20).fill(0)]),
+  ];
+  for (const g of garbage) await new Promise((r) => sock.send(g, ue1.endpoints.pc5!, '127.0.0.1', r));
+  sock.close();
+  const dropped = await waitFor(
+    'the drops to be counted',
+    async () => {
+      const samples = parsePrometheusText(
+        await (await fetch(`http://127.0.0.1:${ue1.metricsPort}/metrics`)).text(),
+      );
+      const by = sumBy(samples, 'prosec_pc5_frames_dropped_total', 'reason');
+      return (by.bad_magic ?? 0) >= 1 && (by.too_short ?? 0) >= 1 && (by.bad_version ?? 0) >= 1
+        ? by
+        : undefined;
+    },
+    5000,
+  );
+  assert.ok(dropped);
   const { code } = await run.exit;
   assert.equal(code, 0, `exit code ${code}\nstderr:\n${run.stderr()}\nstdout:\n${run.stdout()}`);
   const s = JSON.parse(run.stdout()) as RunSummary;
@@ -136,4 +177,32 @@ test('a bad scenario file is rejected with the file, the field path and the reas
   assert.equal(code, 2);
   assert.match(run.stderr(), new RegExp(`invalid scenario ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.match(run.stderr(), /roles\.ue: .*number/i);
+});
+
+test('prosec up --detach runs in the background; prosec down stops it and every node', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prosec-detach-'));
+  const runsDir = join(dir, 'runs');
+  const started = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 10m')),
+    '--detach',
+    '--runs-dir',
+    runsDir,
+  ]);
+  assert.equal((await started.exit).code, 0, started.stderr());
+  assert.match(started.stdout(), /prosec down/);
+  const state = await waitFor(
+    'the detached run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    60_000,
+  );
+  assert.equal(isAlive(state.orchestratorPid), true);
+  const down = runCli(['down', '--runs-dir', runsDir]);
+  assert.equal((await down.exit).code, 0, down.stderr());
+  assert.match(down.stdout(), /stopped 1 run/);
+  assert.equal(isAlive(state.orchestratorPid), false);
+  for (const n of state.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
 });

@@ -52,7 +52,13 @@ export function readRunState(runsDir: string):
       runId: string;
       state: string;
       orchestratorPid: number;
-      nodes: { id: string; role: string; pid: number }[];
+      nodes: {
+        id: string;
+        role: string;
+        pid: number;
+        metricsPort: number;
+        endpoints: Record<string, number>;
+      }[];
     }
   | undefined {
   if (!existsSync(runsDir)) return undefined;
@@ -69,10 +75,14 @@ export function readRunState(runsDir: string):
   return undefined;
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
