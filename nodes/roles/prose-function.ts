@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Pc3Message, Pc3Reply, ProseConfig, RegisterRejectCause } from '../../transport/pc3/messages.js';
 import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
+import type { Logger } from '../runtime/logger.js';
 import { pc3Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -89,21 +90,27 @@ export class ProseFunctionPolicy {
   }
 }
 
-export async function start(ctx: RoleContext): Promise<RoleInstance> {
-  const { config, log, metrics } = ctx;
-  const cfg = roleConfigSchema.parse(config.roleConfig);
-  const policy = new ProseFunctionPolicy(cfg);
-  const creds = await enrollWithKms(ctx);
-  let errors = 0;
-  const handler = (msg: Pc3Message, peer: Pc3Peer): Pc3Reply | undefined => {
+/** Counts what the PC3 handler does (the role wires it to Prometheus). */
+export interface ProseFunctionCounters {
+  registration(result: string): void;
+  unexpected(): void;
+}
+
+/** The ProSe Function's PC3 request handler: register_request and config_request. */
+export function createProseFunctionHandler(
+  policy: ProseFunctionPolicy,
+  counters: ProseFunctionCounters,
+  log?: Logger,
+): (msg: Pc3Message, peer: Pc3Peer) => Pc3Reply {
+  return (msg, peer) => {
     if (msg.type === 'register_request') {
       const r = policy.register(msg.body.ueId, peer);
-      metrics.registrations.inc({ result: r.ok ? 'accepted' : r.cause });
+      counters.registration(r.ok ? 'accepted' : r.cause);
       if (!r.ok) {
-        log.info({ ueId: peer.nodeId, cause: r.cause }, 'registration rejected');
+        log?.info({ ueId: peer.nodeId, cause: r.cause }, 'registration rejected');
         return { type: 'register_reject', body: { cause: r.cause, detail: r.detail } };
       }
-      log.debug({ ueId: peer.nodeId, l2Id: r.config.l2Id }, 'UE registered');
+      log?.debug({ ueId: peer.nodeId, l2Id: r.config.l2Id }, 'UE registered');
       return { type: 'register_accept', body: { config: r.config } };
     }
     if (msg.type === 'config_request') {
@@ -112,9 +119,27 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       }
       return { type: 'config_response', body: { config: policy.configFor(peer.nodeId) } };
     }
-    errors++;
+    counters.unexpected();
     return { type: 'error', body: { cause: 'unexpected_message', detail: `${msg.type} is not a request` } };
   };
+}
+
+export async function start(ctx: RoleContext): Promise<RoleInstance> {
+  const { config, log, metrics } = ctx;
+  const cfg = roleConfigSchema.parse(config.roleConfig);
+  const policy = new ProseFunctionPolicy(cfg);
+  const creds = await enrollWithKms(ctx);
+  let errors = 0;
+  const handler = createProseFunctionHandler(
+    policy,
+    {
+      registration: (result) => metrics.registrations.inc({ result }),
+      unexpected: () => {
+        errors++;
+      },
+    },
+    log,
+  );
   const server = new Pc3Server({
     host: config.host,
     port: 0,
