@@ -23,7 +23,9 @@ const PACE_FRACTIONS = [0.8, 0.6, 0.45, 0.3, 0.2, 0.1, 0.05];
 /** Frames per round: fewer with more receivers (the sender's cost grows with the fan-out). */
 const countFor = (n: number): number => Math.max(2000, Math.min(60000, Math.round(120000 / n)));
 
-type Mode = 'medium' | 'raw';
+/** 'raw': plain node:dgram (default lookup); 'raw-sync': node:dgram with the medium's synchronous lookup. */
+type Mode = 'medium' | 'raw' | 'raw-sync';
+const MODES = (process.env.PC5_BENCH_MODES ?? 'medium,raw').split(',') as Mode[];
 
 const children: ChildProcess[] = [];
 
@@ -102,8 +104,17 @@ async function mediumSender(group: Pc5Group): Promise<Sender> {
   return { send: () => m.sendToGroup(group, frame), drain: () => m.drain(), close: () => m.close() };
 }
 
-async function rawSender(group: Pc5Group): Promise<Sender> {
-  const s = dgram.createSocket({ type: 'udp4', sendBufferSize: PC5_SOCKET_BUFFER_SIZE });
+async function rawSender(group: Pc5Group, syncLookup: boolean): Promise<Sender> {
+  const s = dgram.createSocket({
+    type: 'udp4',
+    sendBufferSize: PC5_SOCKET_BUFFER_SIZE,
+    ...(syncLookup
+      ? {
+          lookup: ((a: string, _o: unknown, cb: (e: null, a: string, f: number) => void) =>
+            cb(null, a, 4)) as never,
+        }
+      : {}),
+  });
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   s.setMulticastInterface('127.0.0.1');
   s.setMulticastTTL(0);
@@ -154,9 +165,10 @@ async function runRound(
     address: `239.77.${(roundNo >> 8) & 0xff}.${1 + ((roundNo & 0xff) % 254)}`,
     port,
   };
-  await Promise.all(rx.map((r, i) => r.request({ cmd: 'join', mode, group, l2Id: 0x100000 + i })));
+  const rxMode = mode === 'medium' ? 'medium' : 'raw';
+  await Promise.all(rx.map((r, i) => r.request({ cmd: 'join', mode: rxMode, group, l2Id: 0x100000 + i })));
   await sleep(30);
-  const sender = mode === 'medium' ? await mediumSender(group) : await rawSender(group);
+  const sender = mode === 'medium' ? await mediumSender(group) : await rawSender(group, mode === 'raw-sync');
   let sent = 0;
   const t0 = process.hrtime.bigint();
   const capNs = BigInt(ROUND_CAP_MS) * 1_000_000n;
@@ -243,15 +255,15 @@ async function main(): Promise<void> {
     }
     const port = await freePort();
     const count = countFor(n);
-    const res: Record<Mode, RoundResult[]> = { medium: [], raw: [] };
+    const res = Object.fromEntries(MODES.map((m) => [m, [] as RoundResult[]])) as Record<Mode, RoundResult[]>;
     await runRound(rx, 'medium', port, Math.min(count, 2000)); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
-      for (const mode of r % 2 ? (['raw', 'medium'] as const) : (['medium', 'raw'] as const)) {
+      for (const mode of r % 2 ? [...MODES].reverse() : MODES) {
         res[mode].push(await runRound(rx, mode, port, count));
       }
     }
     const sums: Record<Mode, Summary> = {} as Record<Mode, Summary>;
-    for (const mode of ['medium', 'raw'] as const) {
+    for (const mode of MODES) {
       const rs = res[mode];
       sums[mode] = {
         fanout: n,
@@ -282,7 +294,7 @@ async function main(): Promise<void> {
       const s = sums[mode];
       console.log(
         [
-          `1 -> ${String(n).padStart(2)} ${mode.padEnd(6)}`,
+          `1 -> ${String(n).padStart(2)} ${mode.padEnd(8)}`,
           `sent ${fmt(s.senderPps).padStart(8)} pps ${mbps(s.senderPps).padStart(6)} MB/s`,
           `delivered ${fmt(s.deliveredPps).padStart(8)} pps ${mbps(s.deliveredPps).padStart(6)} MB/s`,
           `loss ${s.lossPct.toFixed(2)}%`,
@@ -291,9 +303,11 @@ async function main(): Promise<void> {
       );
       summaries.push(s);
     }
-    console.log(
-      `1 -> ${String(n).padStart(2)} ratio medium/raw: sent ${(sums.medium.senderPps / sums.raw.senderPps).toFixed(3)}, delivered ${(sums.medium.deliveredPps / sums.raw.deliveredPps).toFixed(3)}`,
-    );
+    if (sums.medium && sums.raw) {
+      console.log(
+        `1 -> ${String(n).padStart(2)} ratio medium/raw: sent ${(sums.medium.senderPps / sums.raw.senderPps).toFixed(3)}, delivered ${(sums.medium.deliveredPps / sums.raw.deliveredPps).toFixed(3)}`,
+      );
+    }
     await Promise.all(rx.map((r) => r.stop()));
     killChildren();
   }
