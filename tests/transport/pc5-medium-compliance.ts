@@ -47,7 +47,7 @@ export interface Pc5ComplianceOptions {
 }
 
 /** Polls `cond` every 5 ms; resolves true as soon as it holds, false after timeoutMs. */
-export async function waitUntil(cond: () => boolean, timeoutMs = 2000): Promise<boolean> {
+export async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) return false;
@@ -423,6 +423,27 @@ export function runPc5MediumCompliance(
       }
     });
 
+    test('two media with the same L2 ID (an L2 ID collision) still hear each other', groupSkip, async () => {
+      try {
+        const g = await makeGroup();
+        const a = await started();
+        const b = await factory({ l2Id: a.l2Id });
+        open.push(b);
+        await b.start();
+        const atA = collect(a);
+        const atB = collect(b);
+        await a.joinGroup(g);
+        await b.joinGroup(g);
+        a.sendToGroup(g, { type: 'group_signalling', dstL2Id: 1, payload: new Uint8Array([1]) });
+        b.sendToGroup(g, { type: 'group_signalling', dstL2Id: 1, payload: new Uint8Array([2]) });
+        assert.ok(await waitUntil(() => atA.length === 1 && atB.length === 1));
+        assert.deepEqual(atA[0]!.frame.payload, new Uint8Array([2]));
+        assert.deepEqual(atB[0]!.frame.payload, new Uint8Array([1]));
+      } finally {
+        await closeAll();
+      }
+    });
+
     test('leaveGroup stops delivery; joining again resumes it', groupSkip, async () => {
       try {
         const g = await makeGroup();
@@ -468,7 +489,7 @@ export function runPc5MediumCompliance(
         for (let i = 0; i < 1000; i++)
           a.sendUnicast(b.unicastAddress, { type: 'test', dstL2Id: 2, payload, seq: i });
         await a.drain();
-        await waitUntil(() => seen.size === 1000, 5000);
+        await waitUntil(() => seen.size === 1000, 10_000);
         assert.equal(dup, 0);
         assert.ok(seen.size >= 1000 * minBulk, `received ${seen.size}/1000`);
       } finally {
@@ -491,7 +512,7 @@ export function runPc5MediumCompliance(
         for (let i = 0; i < 1000; i++)
           sender.sendToGroup(g, { type: 'group_media', dstL2Id: 2, payload, seq: i });
         await sender.drain();
-        await waitUntil(() => seen.every((s) => s.size === 1000), 5000);
+        await waitUntil(() => seen.every((s) => s.size === 1000), 10_000);
         for (const s of seen) assert.ok(s.size >= 1000 * minBulk, `received ${s.size}/1000`);
       } finally {
         await closeAll();

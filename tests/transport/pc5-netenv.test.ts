@@ -78,3 +78,52 @@ test('inside a fresh network namespace, netenv is ready and the multicast self-t
   assert.equal(out.st.viaInterface, true);
   assert.equal(out.st.viaRoute, true);
 });
+
+test('in a namespace without the 239/8 route, the medium refuses group use and prepare fixes it', (t) => {
+  const isRoot = process.geteuid?.() === 0;
+  const script = [
+    "import { UdpPc5Medium } from './dist/transport/pc5/udp-medium.js';",
+    "import { prepareLoopbackMulticast } from './dist/transport/pc5/netenv.js';",
+    'const m = new UdpPc5Medium({ l2Id: 1 });',
+    'await m.start();',
+    'let refused;',
+    "try { await m.joinGroup({ address: '239.9.9.9', port: 40999 }); } catch (e) { refused = { code: e.code, message: e.message }; }",
+    'const prep = await prepareLoopbackMulticast();',
+    "await m.joinGroup({ address: '239.9.9.9', port: 40999 });",
+    'await m.close();',
+    'console.log(JSON.stringify({ refused, changed: prep.changed, selfTest: prep.selfTest }));',
+  ].join('\n');
+  const argv = [
+    'unshare',
+    isRoot ? '-n' : '-rn',
+    '--',
+    'sh',
+    '-c',
+    'ip link set lo up && exec "$@"',
+    'netns',
+    process.execPath,
+    '--input-type=module',
+    '-e',
+    script,
+  ];
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
+  if (
+    r.status !== 0 &&
+    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
+  ) {
+    t.skip(
+      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
+    );
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.refused.code, 'unsafe_multicast');
+  for (const c of LOOPBACK_MULTICAST_COMMANDS) assert.ok(out.refused.message.includes(c), c);
+  assert.deepEqual(out.changed, [
+    'ip link set lo multicast on',
+    'ip route replace 239.0.0.0/8 dev lo src 127.0.0.1',
+  ]);
+  assert.equal(out.selfTest.viaInterface, true);
+  assert.equal(out.selfTest.viaRoute, true);
+});

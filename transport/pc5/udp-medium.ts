@@ -184,8 +184,9 @@ export class UdpPc5Medium implements Pc5Medium {
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo, 'unicast', undefined));
     try {
       await bindSocket(sock, this.opts.unicastPort, this.opts.bindAddress);
+      this.watchErrors(sock);
     } catch (e) {
-      sock.close();
+      await closeSocket(sock);
       this.state = 'closed';
       throw new Pc5MediumError(
         'bind_failed',
@@ -211,19 +212,23 @@ export class UdpPc5Medium implements Pc5Medium {
     this.state = 'started';
   }
 
-  private createSocket(reuseAddr: boolean): dgram.Socket {
-    const sock = dgram.createSocket({
+  private createSocket(forGroup: boolean): dgram.Socket {
+    return dgram.createSocket({
       type: 'udp4',
-      reuseAddr,
+      reuseAddr: forGroup,
       recvBufferSize: this.opts.bufferSize,
-      sendBufferSize: this.opts.bufferSize,
+      // group sockets only receive
+      ...(forGroup ? {} : { sendBufferSize: this.opts.bufferSize }),
       lookup: literalLookup as never,
     });
+  }
+
+  /** After a successful bind: later socket errors are counted and reported, never thrown. */
+  private watchErrors(sock: dgram.Socket): void {
     sock.on('error', (err) => {
       this.counters.errors.socket++;
       this.onError(err);
     });
-    return sock;
   }
 
   close(): Promise<void> {
@@ -293,6 +298,7 @@ export class UdpPc5Medium implements Pc5Medium {
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo, 'group', group));
     try {
       await bindSocket(sock, group.port, group.address);
+      this.watchErrors(sock);
       sock.addMembership(group.address, this.opts.multicastInterface);
     } catch (e) {
       await closeSocket(sock);
