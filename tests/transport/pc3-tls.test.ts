@@ -1,5 +1,6 @@
 // PC3 over real TLS 1.3 on loopback: mutual authentication, rejection of bad certificates, message handling.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Pc3Client, Pc3RequestError } from '../../transport/pc3/client.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
@@ -274,6 +275,36 @@ describe('PC3 mutual TLS', () => {
       await c.close();
       await boom.close();
     }
+  });
+
+  it('close() ends connections stuck before or in the handshake, within the grace period', async () => {
+    const m = new CountingMetrics();
+    const s = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: () => undefined,
+      metrics: m,
+    });
+    const sport = (await s.listen()).port;
+    const idle = net.connect(sport, '127.0.0.1');
+    idle.on('error', () => {});
+    await new Promise((r) => idle.once('connect', r));
+    const c = new Pc3Client({
+      host: '127.0.0.1',
+      port: sport,
+      certPem: pki.ue1.certPem,
+      keyPem: pki.ue1.keyPem,
+      caCertPem: pki.ca.certPem,
+    });
+    await c.connect();
+    await waitFor(() => s.connectionCount === 1);
+    const t0 = Date.now();
+    await s.close(100);
+    assert.ok(Date.now() - t0 < 2000);
+    await waitFor(() => !c.connected && idle.destroyed);
+    assert.equal(m.get('pc3_connections_closed_total', { reason: 'local_close' }), 1);
+    await c.close();
   });
 
   it('allowedRoles refuses other roles after the handshake (role_not_allowed)', async () => {

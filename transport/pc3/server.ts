@@ -1,6 +1,6 @@
 // PC3 server (ProSe Function side): TLS 1.3 with mutual certificate authentication (TR 33.833 solution #6.1),
 // length-prefixed validated messages, one handler call per request.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type FramingError } from './framing.js';
@@ -81,6 +81,7 @@ export class Pc3Server {
   private readonly maxMessageBytes: number;
   private readonly server: tls.Server;
   private readonly conns = new Set<FramedSocket>();
+  private readonly rawSockets = new Set<Socket>();
   private listening = false;
 
   constructor(opts: Pc3ServerOptions) {
@@ -107,6 +108,11 @@ export class Pc3Server {
       socket.destroy();
     });
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));
+    // Raw TCP sockets, including those still in the handshake, so close() can end them all.
+    this.server.on('connection', (raw: Socket) => {
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
     this.server.on('error', (err) =>
       this.log.warn({ code: (err as { code?: string }).code }, 'pc3 server error'),
     );
@@ -161,6 +167,7 @@ export class Pc3Server {
     for (const c of this.conns) c.close('local_close');
     const t = setTimeout(() => {
       for (const c of this.conns) c.destroy('local_close');
+      for (const raw of this.rawSockets) raw.destroy();
     }, graceMs);
     await closed;
     clearTimeout(t);
