@@ -359,7 +359,8 @@ export async function enroll(
       if (expectedRole !== null) {
         let role: string | undefined;
         try {
-          role = parseNodeIdentity(socket.getPeerCertificate()).role;
+          const cert = socket.getPeerX509Certificate();
+          role = cert ? parseNodeIdentity(cert).role : undefined;
         } catch {
           role = undefined;
         }

@@ -182,13 +182,15 @@ export class Pc3Server {
     }
     let peer: Pc3Peer;
     try {
-      const cert = socket.getPeerCertificate();
+      // getPeerX509Certificate is several times cheaper than the getPeerCertificate() object.
+      const cert = socket.getPeerX509Certificate();
+      if (!cert) throw new Error('no certificate');
       const id = parseNodeIdentity(cert);
       peer = {
         ...id,
         remoteAddress: socket.remoteAddress ?? '',
         remotePort: socket.remotePort ?? 0,
-        serialNumber: String(cert.serialNumber ?? '').toUpperCase(),
+        serialNumber: cert.serialNumber.toUpperCase(),
       };
     } catch {
       this.metrics.inc('pc3_handshakes_total', { result: 'failed', reason: 'bad_certificate' });
