@@ -5,10 +5,10 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { Pc3Client } from '../transport/pc3/client.js';
 import { encodeFrame } from '../transport/pc3/framing.js';
-import { encodeMessage, makeMessage, type ProseConfig } from '../transport/pc3/messages.js';
+import { decodeMessage, encodeMessage, makeMessage, type ProseConfig } from '../transport/pc3/messages.js';
 import { createNodeCredentials, createTestbedCa } from '../transport/pc3/pki.js';
 import { Pc3Server } from '../transport/pc3/server.js';
-import { type BenchResult, median, report } from './harness.js';
+import { type BenchResult, bench, median, report } from './harness.js';
 
 const ROUNDS = 7;
 const ROUND_MS = 300;
@@ -127,6 +127,20 @@ async function main(): Promise<void> {
     });
 
   console.log(`PC3 over TLS 1.3 on loopback; request ${reqBytes.length} B, response ${resBytes.length} B`);
+  // Where PC3's extra cost goes: the codec of one round trip (encode+decode of request and response, with zod
+  // validation on both sides), no I/O; and the same with JSON only.
+  const req = makeMessage('config_request', 1, {});
+  const res = makeMessage('config_response', 1, { config });
+  const codec = bench('PC3 codec per round trip (JSON + zod)', () => {
+    decodeMessage(encodeMessage(req));
+    decodeMessage(encodeMessage(res));
+  });
+  report(codec);
+  const jsonOnly = bench('JSON only per round trip (no validation)', () => {
+    JSON.parse(JSON.stringify(req));
+    JSON.parse(JSON.stringify(res));
+  });
+  report(jsonOnly);
   const rawSeq = await benchAsync('raw TLS 1.3 exchange, sequential', () => rawRoundTrips(1));
   report(rawSeq);
   const pc3Seq = await benchAsync('PC3 request/response, sequential', () =>

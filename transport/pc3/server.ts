@@ -80,7 +80,7 @@ export class Pc3Server {
   private readonly log: Pc3Logger;
   private readonly maxMessageBytes: number;
   private readonly server: tls.Server;
-  private readonly conns = new Set<FramedSocket>();
+  private readonly conns = new Map<FramedSocket, Pc3Peer>();
   private readonly rawSockets = new Set<Socket>();
   private listening = false;
 
@@ -158,15 +158,35 @@ export class Pc3Server {
     this.server.setSecureContext(this.secureContextOptions(crlPem));
   }
 
+  /** Peers of the open connections. */
+  peers(): Pc3Peer[] {
+    return [...this.conns.values()];
+  }
+
+  /**
+   * Closes the open connections whose peer matches (e.g. certificates just revoked with setCrl, which only
+   * applies to new handshakes). Returns how many were closed.
+   */
+  disconnect(match: (peer: Pc3Peer) => boolean): number {
+    let n = 0;
+    for (const [conn, peer] of this.conns) {
+      if (match(peer)) {
+        conn.close('local_close');
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Stops accepting, closes every connection gracefully (destroying stragglers after graceMs), resolves when done. */
   async close(graceMs = 1000): Promise<void> {
     const closed = this.listening
       ? new Promise<void>((resolve) => this.server.close(() => resolve()))
       : Promise.resolve();
     this.listening = false;
-    for (const c of this.conns) c.close('local_close');
+    for (const c of this.conns.keys()) c.close('local_close');
     const t = setTimeout(() => {
-      for (const c of this.conns) c.destroy('local_close');
+      for (const c of this.conns.keys()) c.destroy('local_close');
       for (const raw of this.rawSockets) raw.destroy();
     }, graceMs);
     await closed;
@@ -272,7 +292,7 @@ export class Pc3Server {
       },
       { maxMessageBytes: this.maxMessageBytes, idleTimeoutMs: this.opts.idleTimeoutMs ?? 0 },
     );
-    this.conns.add(conn);
+    this.conns.set(conn, peer);
   }
 
   private async dispatch(conn: FramedSocket, msg: Pc3Message, peer: Pc3Peer): Promise<void> {
