@@ -72,6 +72,18 @@ describe('PC3 messages', () => {
     });
     assert.equal(g.path, 'body.config.groups.0.multicastAddress');
     assert.equal(decodeError({ v: 1, type: 'config_request', id: 1, body: { extra: 1 } }).path, 'body');
+    // Own "__proto__" keys from JSON.parse are unknown keys like any other (strict objects, compiled or not).
+    const proto = Buffer.from('{"v":1,"type":"config_request","id":1,"body":{"__proto__":{"polluted":1}}}');
+    assert.equal(decodeError(proto).path, 'body');
+    const nested = {
+      ...exampleConfig('ue-1'),
+      discovery: { multicastAddress: '239.1.0.1', port: 5000, x: 1 },
+    };
+    assert.equal(
+      decodeError({ v: 1, type: 'register_accept', id: 1, body: { config: nested } }).path,
+      'body.config.discovery',
+    );
+    assert.equal(({} as { polluted?: number }).polluted, undefined);
     assert.equal(
       decodeError({ v: 1, type: 'register_reject', id: 1, body: { cause: 'bogus', detail: '' } }).path,
       'body.cause',

@@ -1,9 +1,11 @@
 // PC3 over real TLS 1.3 on loopback: mutual authentication, rejection of bad certificates, message handling.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Pc3Client, Pc3RequestError } from '../../transport/pc3/client.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
 import { CountingMetrics } from '../../transport/pc3/metrics.js';
+import { certificateSerial, createCrl } from '../../transport/pc3/pki.js';
 import { type Pc3Peer, Pc3Server, type Pc3ServerOptions } from '../../transport/pc3/server.js';
 import { type Creds, exampleConfig, RawClient, type TestPki, testPki, waitFor } from './pc3-fixtures.js';
 
@@ -140,6 +142,52 @@ describe('PC3 mutual TLS', () => {
     assert.ok(!seen.some((s) => s.peer.nodeId === 'ue-9'));
   });
 
+  it('setCrl revokes at run time for new handshakes', async () => {
+    const m = new CountingMetrics();
+    const s = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: () => ({ type: 'config_response', body: { config: exampleConfig('ue-2') } }),
+      metrics: m,
+    });
+    const sport = (await s.listen()).port;
+    const mk = () =>
+      new Pc3Client({
+        host: '127.0.0.1',
+        port: sport,
+        certPem: pki.ue2.certPem,
+        keyPem: pki.ue2.keyPem,
+        caCertPem: pki.ca.certPem,
+        timeoutMs: 2000,
+      });
+    const early = mk();
+    const late = mk();
+    try {
+      assert.equal((await early.request('config_request', {})).type, 'config_response');
+      s.setCrl(await createCrl(pki.ca, [certificateSerial(pki.ue2.certPem)]));
+      await assert.rejects(late.request('config_request', {}), Pc3RequestError);
+      await waitFor(() => m.get('pc3_handshakes_total', { result: 'failed', reason: 'revoked' }) === 1);
+      // An established connection is not re-checked: disconnect() drops it.
+      assert.equal((await early.request('config_request', {})).type, 'config_response');
+      const revokedSerial = certificateSerial(pki.ue2.certPem);
+      assert.deepEqual(
+        s.peers().map((p) => p.serialNumber),
+        [revokedSerial],
+      );
+      assert.equal(
+        s.disconnect((p) => p.serialNumber === revokedSerial),
+        1,
+      );
+      await waitFor(() => !early.connected);
+      await assert.rejects(early.request('config_request', {}), Pc3RequestError);
+    } finally {
+      await early.close();
+      await late.close();
+      await s.close();
+    }
+  });
+
   it('the client refuses a server whose certificate names another role', async () => {
     const c = client(pki.ue1, { expectedServer: { role: 'kms' } });
     await assert.rejects(
@@ -274,6 +322,36 @@ describe('PC3 mutual TLS', () => {
       await c.close();
       await boom.close();
     }
+  });
+
+  it('close() ends connections stuck before or in the handshake, within the grace period', async () => {
+    const m = new CountingMetrics();
+    const s = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: () => undefined,
+      metrics: m,
+    });
+    const sport = (await s.listen()).port;
+    const idle = net.connect(sport, '127.0.0.1');
+    idle.on('error', () => {});
+    await new Promise((r) => idle.once('connect', r));
+    const c = new Pc3Client({
+      host: '127.0.0.1',
+      port: sport,
+      certPem: pki.ue1.certPem,
+      keyPem: pki.ue1.keyPem,
+      caCertPem: pki.ca.certPem,
+    });
+    await c.connect();
+    await waitFor(() => s.connectionCount === 1);
+    const t0 = Date.now();
+    await s.close(100);
+    assert.ok(Date.now() - t0 < 2000);
+    await waitFor(() => !c.connected && idle.destroyed);
+    assert.equal(m.get('pc3_connections_closed_total', { reason: 'local_close' }), 1);
+    await c.close();
   });
 
   it('allowedRoles refuses other roles after the handshake (role_not_allowed)', async () => {

@@ -58,6 +58,7 @@ export class Pc3Client {
   private nextId = 1;
   private closedByUser = false;
   private serverId: NodeIdentity | undefined;
+  private secureContext: tls.SecureContext | undefined;
 
   constructor(opts: Pc3ClientOptions) {
     this.opts = opts;
@@ -90,13 +91,19 @@ export class Pc3Client {
   private open(): Promise<FramedSocket> {
     const o = this.opts;
     return new Promise<FramedSocket>((resolve, reject) => {
+      // One SecureContext per client: building it (parsing key, certificate, CA) costs milliseconds.
+      this.secureContext ??= tls.createSecureContext({
+        cert: o.certPem,
+        key: o.keyPem,
+        ca: o.caCertPem,
+        minVersion: 'TLSv1.3',
+        maxVersion: 'TLSv1.3',
+      });
       const socket = tls.connect({
         host: o.host,
         port: o.port,
         servername: o.servername ?? 'localhost',
-        cert: o.certPem,
-        key: o.keyPem,
-        ca: o.caCertPem,
+        secureContext: this.secureContext,
         minVersion: 'TLSv1.3',
         maxVersion: 'TLSv1.3',
       });
@@ -120,7 +127,9 @@ export class Pc3Client {
         socket.off('error', onError);
         let id: NodeIdentity;
         try {
-          id = parseNodeIdentity(socket.getPeerCertificate());
+          const cert = socket.getPeerX509Certificate();
+          if (!cert) throw new Error('no certificate');
+          id = parseNodeIdentity(cert);
           const exp = o.expectedServer;
           if ((exp?.role && exp.role !== id.role) || (exp?.nodeId && exp.nodeId !== id.nodeId)) {
             throw new Error('mismatch');

@@ -1,7 +1,7 @@
 // Node enrollment with the KMS: a node proves it was started by the orchestrator with a per-node token
 // (HMAC-SHA-256 of the per-run enrollment secret) and gets a CA-issued certificate for PC3, over server-authenticated TLS.
 import { createHash, createHmac, X509Certificate as NodeX509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { constantTimeEqual } from '../../crypto-core/bytes.js';
 import { FramedSocket } from './connection.js';
@@ -185,6 +185,11 @@ export async function startEnrollmentServer(opts: EnrollmentServerOptions): Prom
     log.debug({ code: err.code }, 'enrollment handshake failed');
     socket.destroy();
   });
+  const rawSockets = new Set<Socket>();
+  server.on('connection', (raw: Socket) => {
+    rawSockets.add(raw);
+    raw.once('close', () => rawSockets.delete(raw));
+  });
   server.on('secureConnection', (socket) => {
     let answered = false;
     const deadline = setTimeout(() => conn.destroy('idle_timeout'), opts.requestTimeoutMs ?? 10_000);
@@ -272,6 +277,7 @@ export async function startEnrollmentServer(opts: EnrollmentServerOptions): Prom
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const c of conns) c.destroy('local_close');
+      for (const raw of rawSockets) raw.destroy();
       await closed;
     },
   };
@@ -353,7 +359,8 @@ export async function enroll(
       if (expectedRole !== null) {
         let role: string | undefined;
         try {
-          role = parseNodeIdentity(socket.getPeerCertificate()).role;
+          const cert = socket.getPeerX509Certificate();
+          role = cert ? parseNodeIdentity(cert).role : undefined;
         } catch {
           role = undefined;
         }

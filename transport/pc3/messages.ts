@@ -92,6 +92,20 @@ export const PC3_BODY_SCHEMAS = {
 } as const;
 
 export type Pc3Type = keyof typeof PC3_BODY_SCHEMAS;
+
+/**
+ * Ahead-of-time compiled copies used on the hot path (zod's z.compile: about 4x faster on valid input; invalid
+ * input falls back to the regular parser, so issues and paths are identical). Built on first use of a type.
+ */
+const compiledBodies = new Map<string, z.ZodType>();
+function bodySchema(type: Pc3Type): z.ZodType {
+  let c = compiledBodies.get(type);
+  if (!c) {
+    c = z.compile(PC3_BODY_SCHEMAS[type] as z.ZodType);
+    compiledBodies.set(type, c);
+  }
+  return c;
+}
 export type Pc3Body<T extends Pc3Type> = z.infer<(typeof PC3_BODY_SCHEMAS)[T]>;
 /** A validated PC3 message (discriminated by `type`). */
 export type Pc3Message<T extends Pc3Type = Pc3Type> = {
@@ -107,12 +121,14 @@ export function isPc3Type(type: string): type is Pc3Type {
 /** Largest request id (ids are unsigned 32-bit integers chosen by the requester). */
 export const MAX_MESSAGE_ID = 0xffffffff;
 
-const Envelope = z.strictObject({
-  v: z.number().int(),
-  type: z.string().min(1).max(64),
-  id: z.number().int().min(0).max(MAX_MESSAGE_ID),
-  body: z.unknown(),
-});
+const Envelope = z.compile(
+  z.strictObject({
+    v: z.number().int(),
+    type: z.string().min(1).max(64),
+    id: z.number().int().min(0).max(MAX_MESSAGE_ID),
+    body: z.unknown(),
+  }),
+);
 
 export type Pc3MessageErrorCode = 'malformed' | 'unknown_type' | 'unsupported_version';
 
@@ -178,7 +194,7 @@ export function decodeMessage(bytes: Uint8Array): Pc3Message {
     throw new Pc3MessageError('unsupported_version', 'v', `version ${v} is not supported (expected 1)`, id);
   }
   if (!isPc3Type(type)) throw new Pc3MessageError('unknown_type', 'type', 'unknown message type', id);
-  const parsed = PC3_BODY_SCHEMAS[type].safeParse(body);
+  const parsed = bodySchema(type).safeParse(body);
   if (!parsed.success) {
     const { path, reason } = firstIssue(parsed.error, ['body']);
     throw new Pc3MessageError('malformed', path, reason, id, type);
@@ -195,7 +211,7 @@ export function encodeMessage(msg: Pc3Message, validate = true): Buffer {
       throw new Pc3MessageError('malformed', 'id', 'id must be an unsigned 32-bit integer');
     }
     if (!isPc3Type(msg.type)) throw new Pc3MessageError('unknown_type', 'type', 'unknown message type');
-    const parsed = PC3_BODY_SCHEMAS[msg.type].safeParse(msg.body);
+    const parsed = bodySchema(msg.type).safeParse(msg.body);
     if (!parsed.success) {
       const { path, reason } = firstIssue(parsed.error, ['body']);
       throw new Pc3MessageError('malformed', path, reason, msg.id, msg.type);

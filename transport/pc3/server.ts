@@ -1,6 +1,6 @@
 // PC3 server (ProSe Function side): TLS 1.3 with mutual certificate authentication (TR 33.833 solution #6.1),
 // length-prefixed validated messages, one handler call per request.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type FramingError } from './framing.js';
@@ -80,7 +80,8 @@ export class Pc3Server {
   private readonly log: Pc3Logger;
   private readonly maxMessageBytes: number;
   private readonly server: tls.Server;
-  private readonly conns = new Set<FramedSocket>();
+  private readonly conns = new Map<FramedSocket, Pc3Peer>();
+  private readonly rawSockets = new Set<Socket>();
   private listening = false;
 
   constructor(opts: Pc3ServerOptions) {
@@ -107,6 +108,11 @@ export class Pc3Server {
       socket.destroy();
     });
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));
+    // Raw TCP sockets, including those still in the handshake, so close() can end them all.
+    this.server.on('connection', (raw: Socket) => {
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
     this.server.on('error', (err) =>
       this.log.warn({ code: (err as { code?: string }).code }, 'pc3 server error'),
     );
@@ -152,15 +158,36 @@ export class Pc3Server {
     this.server.setSecureContext(this.secureContextOptions(crlPem));
   }
 
+  /** Peers of the open connections. */
+  peers(): Pc3Peer[] {
+    return [...this.conns.values()];
+  }
+
+  /**
+   * Closes the open connections whose peer matches (e.g. certificates just revoked with setCrl, which only
+   * applies to new handshakes). Returns how many were closed.
+   */
+  disconnect(match: (peer: Pc3Peer) => boolean): number {
+    let n = 0;
+    for (const [conn, peer] of this.conns) {
+      if (match(peer)) {
+        conn.close('local_close');
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Stops accepting, closes every connection gracefully (destroying stragglers after graceMs), resolves when done. */
   async close(graceMs = 1000): Promise<void> {
     const closed = this.listening
       ? new Promise<void>((resolve) => this.server.close(() => resolve()))
       : Promise.resolve();
     this.listening = false;
-    for (const c of this.conns) c.close('local_close');
+    for (const c of this.conns.keys()) c.close('local_close');
     const t = setTimeout(() => {
-      for (const c of this.conns) c.destroy('local_close');
+      for (const c of this.conns.keys()) c.destroy('local_close');
+      for (const raw of this.rawSockets) raw.destroy();
     }, graceMs);
     await closed;
     clearTimeout(t);
@@ -175,13 +202,15 @@ export class Pc3Server {
     }
     let peer: Pc3Peer;
     try {
-      const cert = socket.getPeerCertificate();
+      // getPeerX509Certificate is several times cheaper than the getPeerCertificate() object.
+      const cert = socket.getPeerX509Certificate();
+      if (!cert) throw new Error('no certificate');
       const id = parseNodeIdentity(cert);
       peer = {
         ...id,
         remoteAddress: socket.remoteAddress ?? '',
         remotePort: socket.remotePort ?? 0,
-        serialNumber: String(cert.serialNumber ?? '').toUpperCase(),
+        serialNumber: cert.serialNumber.toUpperCase(),
       };
     } catch {
       this.metrics.inc('pc3_handshakes_total', { result: 'failed', reason: 'bad_certificate' });
@@ -263,7 +292,7 @@ export class Pc3Server {
       },
       { maxMessageBytes: this.maxMessageBytes, idleTimeoutMs: this.opts.idleTimeoutMs ?? 0 },
     );
-    this.conns.add(conn);
+    this.conns.set(conn, peer);
   }
 
   private async dispatch(conn: FramedSocket, msg: Pc3Message, peer: Pc3Peer): Promise<void> {
