@@ -3,6 +3,7 @@ import { type Cipher, createCipheriv } from 'node:crypto';
 import { CryptoInputError, requireLength } from './errors.js';
 
 const ZERO16 = new Uint8Array(16);
+const EMPTY = new Uint8Array(0);
 
 /** RFC 4493 2.3 doubling in GF(2^128) (x * b, reduction constant Rb = 0x87), into `out`. */
 function dbl(b: Uint8Array, out: Uint8Array): void {
@@ -39,25 +40,35 @@ export class AesCmac {
 
   /** NIST SP 800-38B 6.2: the 128-bit MAC of the first `lengthBits` bits of `message` (bits beyond are ignored). */
   macBits(message: Uint8Array, lengthBits: number): Uint8Array {
-    if (!Number.isInteger(lengthBits) || lengthBits < 0) {
+    return this.macPrefixedBits(EMPTY, message, lengthBits);
+  }
+
+  /**
+   * NIST SP 800-38B 6.2 over the bit string `prefix` (whole octets) || first `lengthBits` bits of `message`,
+   * without the caller concatenating them (128-NIA2 prefixes COUNT || BEARER || DIRECTION || 0^26).
+   */
+  macPrefixedBits(prefix: Uint8Array, message: Uint8Array, messageBits: number): Uint8Array {
+    if (!Number.isInteger(messageBits) || messageBits < 0) {
       throw new CryptoInputError(
         'length_range',
-        `CMAC length must be a non-negative integer, got ${lengthBits}`,
+        `CMAC length must be a non-negative integer, got ${messageBits}`,
       );
     }
-    if (lengthBits > message.length * 8) {
+    if (messageBits > message.length * 8) {
       throw new CryptoInputError(
         'length_beyond_buffer',
-        `CMAC length ${lengthBits} bits exceeds the ${message.length}-octet message`,
+        `CMAC length ${messageBits} bits exceeds the ${message.length}-octet message`,
       );
     }
+    const lengthBits = prefix.length * 8 + messageBits;
     const complete = lengthBits > 0 && lengthBits % 128 === 0;
     const n = complete ? lengthBits / 128 : Math.floor(lengthBits / 128) + 1;
     const total = n * 16;
     if (this.buf.length < total) this.buf = new Uint8Array(Math.max(total, 64));
     const m = this.buf.subarray(0, total);
     const nbytes = (lengthBits + 7) >>> 3;
-    m.set(message.subarray(0, nbytes));
+    m.set(prefix, 0);
+    m.set(message.subarray(0, nbytes - prefix.length), prefix.length);
     m.fill(0, nbytes);
     const last = total - 16;
     if (complete) {
