@@ -85,17 +85,18 @@ export class Milenage {
       for (let i = 0; i < 16; i++) inb[base + i] = temp[(i + r) & 15]! ^ opc[(i + r) & 15]!;
       inb[base + 15]! ^= C_LAST[j]!;
     }
+    // The fresh 80-octet output of update() becomes OUT1..OUT5 in place; the results are views into it.
     const e = this.ecb.update(inb);
-    const out = new Uint8Array(80);
-    for (let i = 0; i < 80; i++) out[i] = e[i]! ^ opc[i & 15]!;
+    const out = new Uint8Array(e.buffer, e.byteOffset, 80);
+    for (let i = 0; i < 80; i++) out[i]! ^= opc[i & 15]!;
     return {
-      macA: out.slice(0, 8),
-      macS: out.slice(8, 16),
-      res: out.slice(24, 32),
-      ak: out.slice(16, 22),
-      ck: out.slice(32, 48),
-      ik: out.slice(48, 64),
-      akStar: out.slice(64, 70),
+      macA: out.subarray(0, 8),
+      macS: out.subarray(8, 16),
+      res: out.subarray(24, 32),
+      ak: out.subarray(16, 22),
+      ck: out.subarray(32, 48),
+      ik: out.subarray(48, 64),
+      akStar: out.subarray(64, 70),
     };
   }
 

@@ -70,7 +70,7 @@ test('TS 33.303 ProSe FC values: PTK 0x4A matches prose_kdf_constants.json; priv
 });
 
 test('ProSe derivations: KD-sess, PEK/PIK (LSB 128 of the 256-bit output), PTK, KD from MSK, GSK follow their S layout', () => {
-  const kd = fromHex('00'.repeat(31) + '01');
+  const kd = fromHex(`${'00'.repeat(31)}01`);
   const n1 = new Uint8Array(16).fill(0x11);
   const n2 = new Uint8Array(16).fill(0x22);
   const kdSess = deriveKdSess(kd, n1, n2);
