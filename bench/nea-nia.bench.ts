@@ -2,48 +2,48 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { nea } from '../crypto-core/nea.js';
 import { nia } from '../crypto-core/nia.js';
-import { bench, report } from './harness.js';
+import { report } from './harness.js';
+import { benchInterleaved, type Candidate } from './interleave.js';
 
 const SIZE = 1200;
 const BITS = SIZE * 8;
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const key = new Uint8Array(randomBytes(16));
 const packets = Array.from({ length: 64 }, () => new Uint8Array(randomBytes(SIZE)));
 const iv = new Uint8Array(16);
 let i = 0;
 let sink = 0;
-const opts = { bytesPerOp: SIZE, rounds: Number(process.env.ROUNDS ?? 9) };
 
-console.log(`128-NEA/NIA, ${SIZE}-byte packets, median of ${opts.rounds} rounds`);
-const base = bench(
-  'baseline node:crypto aes-128-ctr/packet',
-  () => {
-    const p = packets[i++ & 63]!;
-    iv[3] = i;
-    sink ^= createCipheriv('aes-128-ctr', key, iv).update(p)[0]!;
+const cands: Candidate[] = [
+  {
+    name: 'baseline node:crypto aes-128-ctr/packet',
+    bytesPerOp: SIZE,
+    fn: () => {
+      const p = packets[i++ & 63]!;
+      iv[3] = i;
+      sink ^= createCipheriv('aes-128-ctr', key, iv).update(p)[0]!;
+    },
   },
-  opts,
-);
-report(base);
-const results = [];
+];
 for (const alg of [2, 1, 3] as const) {
-  results.push(
-    bench(
-      `128-NEA${alg}`,
-      () => {
-        sink ^= nea(alg, key, i++, 5, 1, packets[i & 63]!, BITS)[0]!;
-      },
-      opts,
-    ),
-  );
-  results.push(
-    bench(
-      `128-NIA${alg}`,
-      () => {
-        sink ^= nia(alg, key, i++, 5, 1, packets[i & 63]!, BITS)[0]!;
-      },
-      opts,
-    ),
-  );
+  cands.push({
+    name: `128-NEA${alg}`,
+    bytesPerOp: SIZE,
+    fn: () => {
+      sink ^= nea(alg, key, i++, 5, 1, packets[i & 63]!, BITS)[0]!;
+    },
+  });
+  cands.push({
+    name: `128-NIA${alg}`,
+    bytesPerOp: SIZE,
+    fn: () => {
+      sink ^= nia(alg, key, i++, 5, 1, packets[i & 63]!, BITS)[0]!;
+    },
+  });
 }
-for (const r of results) report(r, base);
+
+console.log(`128-NEA/NIA, ${SIZE}-byte packets, medians of ${ROUNDS} interleaved rounds`);
+const [base, ...rest] = benchInterleaved(cands, ROUNDS);
+report(base!);
+for (const r of rest) report(r, base);
 if (sink === 0.5) console.log(sink);

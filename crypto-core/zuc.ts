@@ -123,26 +123,17 @@ export function zucKeystream(key: Uint8Array, iv: Uint8Array, out: Uint32Array, 
     r2 = SB0[v >>> 24]! | SB1[(v >>> 16) & 0xff]! | SB2[(v >>> 8) & 0xff]! | SB3[v & 0xff]!;
     if (t > 32) out[t - 33] = w ^ ((s2 << 16) | (s0 >>> 15));
     // LFSR (spec 3.2): s16 = 2^15 s15 + 2^17 s13 + 2^21 s10 + 2^20 s4 + (1 + 2^8) s0 mod (2^31 - 1) [+ W >> 1].
-    let f = s0;
-    let a = ((s0 << 8) | (s0 >>> 23)) & 0x7fffffff;
-    f += a;
+    // The six terms are each < 2^31, so their sum (< 2^34) is exact in a double; fold it twice mod 2^31 - 1.
+    let f =
+      s0 +
+      (((s0 << 8) | (s0 >>> 23)) & 0x7fffffff) +
+      (((s4 << 20) | (s4 >>> 11)) & 0x7fffffff) +
+      (((s10 << 21) | (s10 >>> 10)) & 0x7fffffff) +
+      (((s13 << 17) | (s13 >>> 14)) & 0x7fffffff) +
+      (((s15 << 15) | (s15 >>> 16)) & 0x7fffffff);
+    if (t < 32) f += w >>> 1;
+    f = (f & 0x7fffffff) + Math.floor(f / 0x80000000);
     f = (f & 0x7fffffff) + (f >>> 31);
-    a = ((s4 << 20) | (s4 >>> 11)) & 0x7fffffff;
-    f += a;
-    f = (f & 0x7fffffff) + (f >>> 31);
-    a = ((s10 << 21) | (s10 >>> 10)) & 0x7fffffff;
-    f += a;
-    f = (f & 0x7fffffff) + (f >>> 31);
-    a = ((s13 << 17) | (s13 >>> 14)) & 0x7fffffff;
-    f += a;
-    f = (f & 0x7fffffff) + (f >>> 31);
-    a = ((s15 << 15) | (s15 >>> 16)) & 0x7fffffff;
-    f += a;
-    f = (f & 0x7fffffff) + (f >>> 31);
-    if (t < 32) {
-      f += w >>> 1;
-      f = (f & 0x7fffffff) + (f >>> 31);
-    }
     if (f === 0) f = 0x7fffffff;
     s0 = s1;
     s1 = s2;
