@@ -246,8 +246,15 @@ const PAYLOAD_CODE: Record<MikeyPayload['kind'], number> = {
   GENERAL_EXT: PayloadType.GENERAL_EXT,
   SAKKE: PayloadType.SAKKE,
 };
-/** Payloads the decoder accepts at most once per message. IDR is once per role. */
-const SINGLE_PAYLOADS = new Set<MikeyPayload['kind']>(['KEMAC', 'SIGN', 'T', 'V', 'RAND', 'SAKKE']);
+/** Payload types the decoder accepts at most once per message. IDR is accepted once per role. */
+const SINGLE_PAYLOADS = new Set<number>([
+  PayloadType.KEMAC,
+  PayloadType.SIGN,
+  PayloadType.T,
+  PayloadType.V,
+  PayloadType.RAND,
+  PayloadType.SAKKE,
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Encoder.
@@ -718,16 +725,21 @@ export function decodeMikey(bytes: Uint8Array, opts: MikeyDecodeOptions = {}): M
     const r = new Reader(bytes);
     const { header, next: first } = readHeader(r);
     const payloads: MikeyPayload[] = [];
-    const seen = new Set<string>();
+    const seen = new Set<number>();
+    const seenRoles = new Set<number>();
     let type = first;
     while (type !== PayloadType.LAST) {
       const start = r.pos;
-      const { p, next } = readPayload(r, type);
-      const key = p.kind === 'IDR' ? `IDR${p.role}` : p.kind;
-      if ((SINGLE_PAYLOADS.has(p.kind) || p.kind === 'IDR') && seen.has(key)) {
-        throw new MikeyDecodeError('duplicate', `second ${key} payload`, start);
+      if (SINGLE_PAYLOADS.has(type) && seen.has(type)) {
+        throw new MikeyDecodeError('duplicate', `second payload of type ${type}`, start);
       }
-      seen.add(key);
+      seen.add(type);
+      const { p, next } = readPayload(r, type);
+      if (p.kind === 'IDR') {
+        if (seenRoles.has(p.role))
+          throw new MikeyDecodeError('duplicate', `second IDR role ${p.role}`, start);
+        seenRoles.add(p.role);
+      }
       payloads.push(p);
       type = next;
       if (p.kind === 'SIGN') break;
