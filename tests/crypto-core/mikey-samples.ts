@@ -1,5 +1,4 @@
 // Sample MIKEY messages shared by the codec tests and the fuzz corpus.
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { fromHex } from '../../crypto-core/bytes.js';
 import {
   DataType,
@@ -16,7 +15,13 @@ import {
   TsType,
 } from '../../crypto-core/mikey.js';
 
-const randomBytes = (n: number) => new Uint8Array(nodeRandomBytes(n));
+// Deterministic filler bytes, so the fuzz corpus (and its results) are the same on every run.
+let state = 0x3830;
+const randomBytes = (n: number) =>
+  Uint8Array.from({ length: n }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state >>> 24;
+  });
 
 // Hand-assembled from the RFC 3830 6.1/6.6/6.11/6.5, RFC 6043 6.6 and RFC 6509 4.2 field layouts.
 export const SMALL_HEX =
