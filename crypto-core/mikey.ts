@@ -455,7 +455,7 @@ function writePayload(w: Writer, p: MikeyPayload, next: number): void {
 
 /** Encodes a MIKEY message; next-payload fields are derived from the payload order. SIGN must be last. */
 export function encodeMikey(msg: MikeyMessage): Uint8Array {
-  const w = new Writer(512);
+  const w = new Writer(2048);
   const ps = msg.payloads;
   ps.forEach((p, i) => {
     if (p.kind === 'SIGN' && i !== ps.length - 1) {
@@ -477,7 +477,7 @@ export function encodeMikey(msg: MikeyMessage): Uint8Array {
  */
 export function payloadOffsets(msg: MikeyMessage): number[] {
   const offsets: number[] = [0];
-  const w = new Writer(512);
+  const w = new Writer(2048);
   writeHeader(w, msg.header, 0);
   offsets.push(w.length);
   for (const p of msg.payloads) {
