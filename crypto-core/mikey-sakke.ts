@@ -255,13 +255,15 @@ export interface SakkeIMessageInput {
   kmsUri?: string | { initiator?: string; responder?: string };
   /** SAKKE Encapsulated Data R || H (RFC 6508), opaque here. */
   sakkeData: Uint8Array;
+  /** SAKKE ID scheme: 1 tel URI with monthly keys (default, RFC 6509), 2 MIKEY-SAKKE-UID (TS 33.180). */
+  idScheme?: number;
   /** ECCSI signer over the covered octets; must return `signatureLength` octets. */
   sign: (toBeSigned: Uint8Array) => Uint8Array;
   signatureLength?: number;
   signCoverage?: SignCoverage;
   /** General Extension payloads (RFC 3830 6.15) placed after SAKKE, e.g. TS 33.180 key parameters. */
   extensions?: { type: number; data: Uint8Array }[];
-  /** V flag (default false: no response expected) and PRF (default MIKEY-1). */
+  /** V flag (default false: no response expected); PRF func (default 1, PRF-HMAC-SHA-256, as TS 33.180 stacks use). */
   v?: boolean;
   prfFunc?: PrfFuncValue;
   csIdMap?: CsIdMap;
@@ -282,7 +284,7 @@ export function buildSakkeIMessage(input: SakkeIMessageInput): Uint8Array {
   payloads.push({
     kind: 'SAKKE',
     params: SAKKE_PARAMS_SET_1,
-    idScheme: SAKKE_ID_SCHEME_TEL_URI_MONTHLY,
+    idScheme: input.idScheme ?? SAKKE_ID_SCHEME_TEL_URI_MONTHLY,
     data: input.sakkeData,
   });
   for (const e of input.extensions ?? [])
@@ -291,7 +293,7 @@ export function buildSakkeIMessage(input: SakkeIMessageInput): Uint8Array {
     header: {
       dataType: DataType.SAKKE,
       v: input.v ?? false,
-      prfFunc: input.prfFunc ?? PrfFunc.MIKEY_1,
+      prfFunc: input.prfFunc ?? PrfFunc.HMAC_SHA_256,
       csbId: input.csbId,
       csIdMap: input.csIdMap ?? { type: 'EMPTY', csCount: 0 },
     },
@@ -315,6 +317,7 @@ export interface SakkeIMessage {
   initiatorKmsUri?: string;
   responderKmsUri?: string;
   sakkeData: Uint8Array;
+  idScheme: number;
   signature: Uint8Array;
   extensions: { type: number; data: Uint8Array }[];
   message: MikeyMessage;
@@ -356,6 +359,7 @@ export function parseSakkeIMessage(
     initiatorUri,
     responderUri,
     sakkeData: sakke.data,
+    idScheme: sakke.idScheme,
     signature: sign.signature,
     extensions: message.payloads
       .filter((p) => p.kind === 'GENERAL_EXT')

@@ -91,9 +91,11 @@ export type KeyDataTypeValue = (typeof KeyDataType)[keyof typeof KeyDataType];
 /** Key validity type (RFC 3830 6.13). */
 export const KvType = { NULL: 0, SPI: 1, INTERVAL: 2 } as const;
 
-/** SAKKE params (RFC 6509 4.2: parameter set 1 of RFC 6508) and ID scheme (1 = tel URI with monthly keys). */
+/** SAKKE params (RFC 6509 4.2: parameter set 1 of RFC 6508). */
 export const SAKKE_PARAMS_SET_1 = 1;
+/** SAKKE ID scheme: 1 = tel URI with monthly keys (RFC 6509 4.2); 2 = MIKEY-SAKKE-UID (TS 33.180 F.2.1). */
 export const SAKKE_ID_SCHEME_TEL_URI_MONTHLY = 1;
+export const SAKKE_ID_SCHEME_MIKEY_SAKKE_UID = 2;
 
 /** SP prot type (RFC 3830 6.10: SRTP = 0). */
 export const SP_PROT_SRTP = 0;
@@ -698,7 +700,7 @@ function readPayload(r: Reader, type: number): { p: MikeyPayload; next: number }
       const params = r.u8('SAKKE params');
       if (params !== SAKKE_PARAMS_SET_1) r.fail('unknown_value', `unknown SAKKE params ${params}`, 1);
       const idScheme = r.u8('ID scheme');
-      if (idScheme !== SAKKE_ID_SCHEME_TEL_URI_MONTHLY) {
+      if (idScheme !== SAKKE_ID_SCHEME_TEL_URI_MONTHLY && idScheme !== SAKKE_ID_SCHEME_MIKEY_SAKKE_UID) {
         r.fail('unknown_value', `unknown SAKKE ID scheme ${idScheme}`, 1);
       }
       const data = r.bytes(r.u16('SAKKE data length'), 'SAKKE data');

@@ -134,6 +134,7 @@ test('tshark decodes a MIKEY-SAKKE I_MESSAGE and a signed PSK message', (t) => {
     // I_MESSAGE
     assert.deepEqual(collect(im, 'mikey.type'), ['26']);
     assert.deepEqual(collect(im, 'mikey.csb_id'), ['0x1234abcd']);
+    assert.deepEqual(collect(im, 'mikey.prf_func'), ['1']);
     assert.deepEqual(collect(im, 'mikey.sakke.params'), ['1']);
     assert.deepEqual(collect(im, 'mikey.sakke.idscheme'), ['1']);
     assert.deepEqual(collect(im, 'mikey.sakke.len'), ['273']);
@@ -153,6 +154,7 @@ test('tshark decodes a MIKEY-SAKKE I_MESSAGE and a signed PSK message', (t) => {
 
     // PSK message with KEMAC and SIGN
     assert.deepEqual(collect(pk, 'mikey.type'), ['0']);
+    assert.deepEqual(collect(pk, 'mikey.prf_func'), ['0']);
     assert.deepEqual(collect(pk, 'mikey.kemac.encr_alg'), ['1']);
     assert.deepEqual(collect(pk, 'mikey.kemac.mac_alg'), ['1']);
     assert.equal(collect(pk, 'mikey.kemac.mac')[0]?.replaceAll(':', '').length, 40);

@@ -118,6 +118,8 @@ test('decoder rejections carry typed codes', () => {
   // SAKKE params / ID scheme other than 1.
   assert.equal(codeOf(edit(sakkeNext + 1, 2)), 'unknown_value');
   assert.equal(codeOf(edit(sakkeNext + 2, 0)), 'unknown_value');
+  assert.equal(codeOf(edit(sakkeNext + 2, 3)), 'unknown_value');
+  assert.equal(codeOf(edit(sakkeNext + 2, 2)), 'ok'); // MIKEY-SAKKE-UID scheme of TS 33.180
   // Two IDRi payloads.
   const twoIdr = structuredClone(SMALL);
   twoIdr.payloads.splice(2, 0, twoIdr.payloads[2]!);

@@ -167,6 +167,9 @@ test('I_MESSAGE carries optional KMS URIs and General Extensions', () => {
   const p = parseSakkeIMessage(bytes, fakeVerify);
   assert.equal(p.initiatorKmsUri, undefined);
   assert.equal(p.responderKmsUri, 'kms-b.example');
+  assert.equal(p.idScheme, 1);
+  const uid = iMessage({ idScheme: 2 }).bytes;
+  assert.equal(parseSakkeIMessage(uid, fakeVerify).idScheme, 2);
   assert.deepEqual(p.extensions, [{ type: 7, data: Uint8Array.of(1, 2, 3) }]);
 });
 
