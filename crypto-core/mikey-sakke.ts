@@ -171,10 +171,20 @@ function macOf(alg: MacAlgValue, key: Uint8Array, data: Uint8Array): Uint8Array 
  */
 export type SignCoverage = 'rfc3830' | 'before-sign';
 
-function signedLength(msg: MikeyMessage, coverage: SignCoverage): number {
-  const offs = payloadOffsets(msg);
-  const signStart = offs[offs.length - 2]!; // start of the last payload, the SIGN
-  return coverage === 'rfc3830' ? signStart + 2 : signStart;
+/** Checks an ECCSI SIGN, the last payload of the canonical message `bytes`, against the covered octets. */
+function checkSign(
+  bytes: Uint8Array,
+  sign: SignPayload,
+  signerUri: string,
+  verify: (signed: Uint8Array, signature: Uint8Array, signerUri: string) => boolean,
+  coverage: SignCoverage,
+): void {
+  if (sign.sType !== SignType.ECCSI)
+    throw new MikeyMessageError('sign_type', `S type ${sign.sType} is not ECCSI`);
+  const n = bytes.length - sign.signature.length - (coverage === 'rfc3830' ? 0 : 2);
+  if (!verify(bytes.slice(0, n), sign.signature, signerUri)) {
+    throw new MikeyMessageError('signature', 'ECCSI signature does not verify');
+  }
 }
 
 /** Encodes `msg` (without SIGN) plus a SIGN payload whose signature comes from `sign` over the covered octets. */
@@ -192,8 +202,8 @@ function encodeSigned(
   };
   const full: MikeyMessage = { header: msg.header, payloads: [...msg.payloads, placeholder] };
   const bytes = encodeMikey(full);
-  const n = signedLength(full, coverage);
-  const sig = sign(bytes.slice(0, n));
+  // SIGN is last: the Signature field is the final sigLen octets, preceded by the 2-octet S type / len.
+  const sig = sign(bytes.slice(0, bytes.length - sigLen - (coverage === 'rfc3830' ? 0 : 2)));
   if (!(sig instanceof Uint8Array) || sig.length !== sigLen) {
     throw new CryptoInputError(
       'signature_length',
@@ -346,12 +356,7 @@ export function parseSakkeIMessage(
   const sign = need(find(message, 'SIGN'), 'SIGN');
   const initiatorUri = need(idText(findIdr(message, IdRole.IDRi)), 'IDRi');
   const responderUri = need(idText(findIdr(message, IdRole.IDRr)), 'IDRr');
-  if (sign.sType !== SignType.ECCSI)
-    throw new MikeyMessageError('sign_type', `S type ${sign.sType} is not ECCSI`);
-  const n = signedLength(message, opts.signCoverage ?? 'rfc3830');
-  if (!verify(bytes.slice(0, n), sign.signature, initiatorUri)) {
-    throw new MikeyMessageError('signature', 'ECCSI signature does not verify');
-  }
+  checkSign(bytes, sign, initiatorUri, verify, opts.signCoverage ?? 'rfc3830');
   const out: SakkeIMessage = {
     csbId: message.header.csbId,
     timestamp: t.value,
@@ -509,15 +514,8 @@ export function parsePskMessage(
   if ((opts.requireSignature ?? verify !== undefined) && !sign) {
     throw new MikeyMessageError('missing_payload', 'no SIGN payload');
   }
-  if (sign) {
-    if (!verify) throw new MikeyMessageError('signature', 'signed message but no verifier given');
-    if (sign.sType !== SignType.ECCSI)
-      throw new MikeyMessageError('sign_type', `S type ${sign.sType} is not ECCSI`);
-    const n = signedLength(message, opts.signCoverage ?? 'rfc3830');
-    if (!verify(bytes.slice(0, n), sign.signature, initiatorUri)) {
-      throw new MikeyMessageError('signature', 'ECCSI signature does not verify');
-    }
-  }
+  if (sign && !verify) throw new MikeyMessageError('signature', 'signed message but no verifier given');
+  // Cheap checks first: key lookup and MAC, then the signature.
   const envKey = envelopeKeyLookup(pskId);
   if (!envKey) throw new MikeyMessageError('unknown_key', 'unknown envelope key identifier');
   if (kemac.macAlg === MacAlg.NULL) throw new MikeyMessageError('mac', 'KEMAC without MAC is not accepted');
@@ -528,6 +526,7 @@ export function parsePskMessage(
   if (!constantTimeEqual(macOf(kemac.macAlg, ek.authKey, bytes.subarray(0, macEnd)), kemac.mac)) {
     throw new MikeyMessageError('mac', 'KEMAC MAC does not verify');
   }
+  if (sign && verify) checkSign(bytes, sign, initiatorUri, verify, opts.signCoverage ?? 'rfc3830');
   let plain: Uint8Array;
   if (kemac.encrAlg === EncrAlg.AES_CM_128) {
     plain = aesCm128(ek.encrKey, ek.saltKey, header.csbId, t.value, kemac.encrData);

@@ -251,6 +251,10 @@ test('PSK message failures: unknown key, MAC, signature, data type', () => {
   assert.throws(() => parsePskMessage(bytes, () => undefined, fakeVerify), { code: 'unknown_key' });
   assert.throws(() => parsePskMessage(bytes, () => rnd(32), fakeVerify), { code: 'mac' });
   assert.throws(() => parsePskMessage(bytes, lookup, () => false), { code: 'signature' });
+  const badSig = bytes.slice();
+  badSig[badSig.length - 1]! ^= 1; // the signature is not under the MAC: the MAC passes, the SIGN fails
+  assert.throws(() => parsePskMessage(badSig, lookup, fakeVerify), { code: 'signature' });
+  assert.throws(() => parsePskMessage(bytes, lookup), { code: 'signature' }); // signed, but no verifier
   const unsigned = pskMessage({ sign: undefined });
   const t = unsigned.slice();
   t[t.length - 25]! ^= 0x80; // inside the encrypted Key Data
