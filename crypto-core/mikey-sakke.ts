@@ -182,7 +182,7 @@ function checkSign(
   if (sign.sType !== SignType.ECCSI)
     throw new MikeyMessageError('sign_type', `S type ${sign.sType} is not ECCSI`);
   const n = bytes.length - sign.signature.length - (coverage === 'rfc3830' ? 0 : 2);
-  if (!verify(bytes.slice(0, n), sign.signature, signerUri)) {
+  if (!verify(new Uint8Array(bytes.subarray(0, n)), sign.signature, signerUri)) {
     throw new MikeyMessageError('signature', 'ECCSI signature does not verify');
   }
 }

@@ -557,7 +557,8 @@ class Reader {
   }
   bytes(n: number, what: string): Uint8Array {
     this.need(n, what);
-    const out = this.b.slice(this.pos, this.pos + n);
+    // A plain Uint8Array copy, also when the input is a Buffer (whose slice() is a view).
+    const out = new Uint8Array(this.b.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }

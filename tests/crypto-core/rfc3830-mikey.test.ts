@@ -49,6 +49,12 @@ test('encodeMikey produces the RFC byte layout, and decodeMikey reads it back', 
   const bytes = encodeMikey(SMALL);
   assert.equal(toHex(bytes), SMALL_HEX.replace(/\s+/g, ''));
   assert.deepEqual(decodeMikey(fromHex(SMALL_HEX)), SMALL);
+  // A Buffer input gives plain, unaliased Uint8Array fields.
+  const buf = Buffer.from(bytes);
+  const fromBuf = decodeMikey(buf);
+  assert.deepEqual(fromBuf, SMALL);
+  buf.fill(0);
+  assert.deepEqual(fromBuf, SMALL);
 });
 
 test('every payload kind and CS ID map type round-trips canonically', () => {
