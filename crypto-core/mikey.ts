@@ -275,12 +275,12 @@ const SINGLE_PAYLOADS = new Set<number>([
 // ---------------------------------------------------------------------------------------------------------
 // Encoder.
 
+/** Scratch space shared by all encodes (they are synchronous and never nested); grown on demand. */
+let scratch = new Uint8Array(4096);
+
 class Writer {
-  private buf: Uint8Array;
+  private buf = scratch;
   length = 0;
-  constructor(size = 256) {
-    this.buf = new Uint8Array(size);
-  }
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -288,6 +288,7 @@ class Writer {
     const nb = new Uint8Array(size);
     nb.set(this.buf.subarray(0, this.length));
     this.buf = nb;
+    scratch = nb;
   }
   u8(v: number, what: string): void {
     checkUint(v, 0xff, what);
@@ -471,7 +472,7 @@ function writePayload(w: Writer, p: MikeyPayload, next: number): void {
 
 /** Encodes a MIKEY message; next-payload fields are derived from the payload order. SIGN must be last. */
 export function encodeMikey(msg: MikeyMessage): Uint8Array {
-  const w = new Writer(2048);
+  const w = new Writer();
   const ps = msg.payloads;
   ps.forEach((p, i) => {
     if (p.kind === 'SIGN' && i !== ps.length - 1) {
@@ -493,7 +494,7 @@ export function encodeMikey(msg: MikeyMessage): Uint8Array {
  */
 export function payloadOffsets(msg: MikeyMessage): number[] {
   const offsets: number[] = [0];
-  const w = new Writer(2048);
+  const w = new Writer();
   writeHeader(w, msg.header, 0);
   offsets.push(w.length);
   for (const p of msg.payloads) {
@@ -505,7 +506,7 @@ export function payloadOffsets(msg: MikeyMessage): number[] {
 
 /** Encodes Key Data sub-payloads (RFC 3830 6.13) chained by next payload, as carried in KEMAC. */
 export function encodeKeyData(keys: KeyData[]): Uint8Array {
-  const w = new Writer(128);
+  const w = new Writer();
   keys.forEach((k, i) => {
     w.u8(i + 1 < keys.length ? PayloadType.KEY_DATA : PayloadType.LAST, 'next payload');
     const kvCode = k.kv.type === 'NULL' ? KvType.NULL : k.kv.type === 'SPI' ? KvType.SPI : KvType.INTERVAL;
