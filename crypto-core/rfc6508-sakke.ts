@@ -233,8 +233,8 @@ export function sakkeValidateRsk(id: Uint8Array, rsk: Uint8Array, zS: Uint8Array
 
 /** R_(b,S) = [r]([b]P + Z_S) = [r*b mod q]P + [r]Z_S with fixed-base tables (RFC 6508 6.2.1 step 2). */
 function computeR(r: bigint, b: bigint, zTable: FixedBaseTable) {
-  const acc = SAKKE_CURVE.mulFixed(getTableP(), (r * b) % PS.q);
-  return SAKKE_CURVE.mulFixedAdd(acc, zTable, r);
+  const pts = SAKKE_CURVE.collectFixed([], getTableP(), (r * b) % PS.q);
+  return SAKKE_CURVE.sumAffine(SAKKE_CURVE.collectFixed(pts, zTable, r));
 }
 
 /** mask = HashToIntegerRange(g^r, 2^n, Hash) with g^r as an L-octet integer (RFC 6508 6.2.1 step 3). */
