@@ -19,23 +19,76 @@ export interface Jacobian {
 
 export const INFINITY: Jacobian = Object.freeze({ x: 1n, y: 1n, z: 0n });
 
-/** Modular inverse by the extended Euclidean algorithm; throws on a non-invertible input. */
+/** Modular inverse: Lehmer's extended Euclidean algorithm (48-bit leading parts in doubles); throws if none. */
 export function invMod(a: bigint, m: bigint): bigint {
-  let r0 = m;
-  let r1 = a % m;
-  if (r1 < 0n) r1 += m;
-  let x0 = 0n;
-  let x1 = 1n;
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    const r2 = r0 - q * r1;
-    r0 = r1;
-    r1 = r2;
-    const x2 = x0 - q * x1;
-    x0 = x1;
-    x1 = x2;
+  let u = m;
+  let v = a % m;
+  if (v < 0n) v += m;
+  let x0 = 0n; // u = x0 * a (mod m)
+  let x1 = 1n; // v = x1 * a (mod m)
+  let ubits = m.toString(2).length; // upper bound on the bit length of u, tightened each round
+  while (v >> 52n !== 0n) {
+    for (;;) {
+      const top = Number(u >> BigInt(Math.max(ubits - 53, 0)));
+      if (top !== 0) {
+        ubits = Math.max(ubits - 53, 0) + top.toString(2).length;
+        break;
+      }
+      ubits -= 53;
+    }
+    const shift = BigInt(Math.max(ubits - 48, 0));
+    let uh = Number(u >> shift);
+    let vh = Number(v >> shift);
+    let A = 1;
+    let B = 0;
+    let C = 0;
+    let D = 1;
+    for (;;) {
+      if (vh + C === 0 || vh + D === 0) break;
+      const q = Math.floor((uh + A) / (vh + C));
+      if (q !== Math.floor((uh + B) / (vh + D))) break;
+      let t = A - q * C;
+      A = C;
+      C = t;
+      t = B - q * D;
+      B = D;
+      D = t;
+      t = uh - q * vh;
+      uh = vh;
+      vh = t;
+    }
+    if (B === 0) {
+      const q = u / v;
+      const r = u - q * v;
+      u = v;
+      v = r;
+      const x = x0 - q * x1;
+      x0 = x1;
+      x1 = x;
+    } else {
+      const bA = BigInt(A);
+      const bB = BigInt(B);
+      const bC = BigInt(C);
+      const bD = BigInt(D);
+      const nu = bA * u + bB * v;
+      v = bC * u + bD * v;
+      u = nu;
+      const nx = bA * x0 + bB * x1;
+      x1 = bC * x0 + bD * x1;
+      x0 = nx;
+    }
   }
-  if (r0 !== 1n) throw new CryptoInputError('not_invertible', 'value has no modular inverse');
+  while (v !== 0n) {
+    const q = u / v;
+    const r = u - q * v;
+    u = v;
+    v = r;
+    const x = x0 - q * x1;
+    x0 = x1;
+    x1 = x;
+  }
+  if (u !== 1n) throw new CryptoInputError('not_invertible', 'value has no modular inverse');
+  x0 %= m;
   return x0 < 0n ? x0 + m : x0;
 }
 
