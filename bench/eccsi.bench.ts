@@ -1,0 +1,76 @@
+// ECCSI (RFC 6507) sign/verify against node:crypto ECDSA P-256 and @noble/curves p256 in the same run,
+// then the same through nodes/crypto-pool with 1 and 2 worker threads.
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { p256 } from '@noble/curves/nist.js';
+import {
+  eccsiGenerateKmsKeys,
+  eccsiIssueSsk,
+  eccsiPrecompute,
+  eccsiSign,
+  eccsiValidateSsk,
+  eccsiVerify,
+} from '../crypto-core/rfc6507-eccsi.js';
+import { identityFor } from '../crypto-core/rfc6509-identity.js';
+import { bench, report } from './harness.js';
+import { poolThroughput } from './pool-throughput.js';
+
+const msg = new Uint8Array(200).fill(0x5a);
+console.log('# ECCSI (RFC 6507, P-256, SHA-256); medians; noisy shared 2-core machine');
+
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const ecdsaSig = sign('sha256', msg, privateKey);
+const ecdsaSign = bench('node:crypto ECDSA P-256 sign (baseline)', () => sign('sha256', msg, privateKey));
+report(ecdsaSign);
+const ecdsaVerify = bench('node:crypto ECDSA P-256 verify (baseline)', () =>
+  verify('sha256', msg, publicKey, ecdsaSig),
+);
+report(ecdsaVerify);
+const nsk = p256.utils.randomSecretKey();
+const npk = p256.getPublicKey(nsk);
+const nsig = p256.sign(msg, nsk);
+const nobleSign = bench('@noble/curves p256 ECDSA sign', () => p256.sign(msg, nsk), { rounds: 5 });
+report(nobleSign, ecdsaSign);
+const nobleVerify = bench('@noble/curves p256 ECDSA verify', () => p256.verify(nsig, msg, npk), {
+  rounds: 5,
+});
+report(nobleVerify, ecdsaVerify);
+
+const t0 = performance.now();
+const { KSAK, KPAK } = eccsiGenerateKmsKeys();
+eccsiPrecompute(KPAK);
+console.log(`one-off: G and KPAK window tables (w=8) built in ${(performance.now() - t0).toFixed(0)} ms`);
+const id = identityFor('tel:+447700900123', new Date());
+const { SSK, PVT } = eccsiIssueSsk(KSAK, KPAK, id);
+const sig = eccsiSign(msg, id, SSK, PVT, KPAK);
+const sBase = bench('node:crypto ECDSA P-256 sign (baseline)', () => sign('sha256', msg, privateKey));
+const s = bench('ECCSI sign', () => eccsiSign(msg, id, SSK, PVT, KPAK));
+report(s, sBase);
+const vBase = bench('node:crypto ECDSA P-256 verify (baseline)', () =>
+  verify('sha256', msg, publicKey, ecdsaSig),
+);
+const v = bench('ECCSI verify', () => eccsiVerify(msg, sig, id, KPAK));
+report(v, vBase);
+report(
+  bench('ECCSI SSK validation (RFC 6507 5.1.2)', () => eccsiValidateSsk(id, SSK, PVT, KPAK), { rounds: 5 }),
+  vBase,
+);
+report(
+  bench('ECCSI SSK/PVT issuance (KMS)', () => eccsiIssueSsk(KSAK, KPAK, id), { rounds: 5 }),
+  sBase,
+);
+
+console.log('# worker pool (nodes/crypto-pool.ts), 400 jobs per batch');
+const signArgs = { message: msg, id, ssk: SSK, pvt: PVT, kpak: KPAK };
+const verifyArgs = { message: msg, signature: sig, id, kpak: KPAK };
+const results: Record<string, number> = {};
+for (const n of [1, 2]) {
+  results[`sign${n}`] = await poolThroughput(n, 'eccsi.sign', signArgs, { kpak: KPAK }, 400);
+  results[`verify${n}`] = await poolThroughput(n, 'eccsi.verify', verifyArgs, { kpak: KPAK }, 400);
+  console.log(
+    `N=${n} workers: sign ${results[`sign${n}`]!.toFixed(0)} ops/s, verify ${results[`verify${n}`]!.toFixed(0)} ops/s`,
+  );
+}
+console.log(
+  `speed-up 2 vs 1 worker: sign ${(results.sign2! / results.sign1!).toFixed(2)}x, verify ${(results.verify2! / results.verify1!).toFixed(2)}x`,
+);
