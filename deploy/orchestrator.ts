@@ -2,14 +2,14 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
-import { PrometheusServer, SCRAPE_INTERVAL_S } from './prometheus.js';
+import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
 
 export interface UpOptions {
@@ -369,6 +369,7 @@ export class Run {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
     await Promise.all(this.nodes.map((n) => n.stop(1000)));
+    unpublishTargets(dirname(this.runDir), this.runId);
     await this.prometheusServer?.stop();
   }
 
@@ -515,6 +516,8 @@ function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void
       labels: { job: 'prosec', role: n.role, run: runId },
     }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
+  // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
+  publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {

@@ -1,7 +1,15 @@
 // A real Prometheus server for one run: generated config (file-based service discovery over the run's
 // targets.json), data in the run folder, a free port on 127.0.0.1, stopped by its PID with the run.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  createWriteStream,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -84,6 +92,8 @@ export interface PrometheusStartOptions {
   binaries?: PrometheusBinaries;
   intervalS?: number;
   readyTimeoutMs?: number;
+  /** Use this config text instead of the generated one (tests of deploy/compose/prometheus.yml). */
+  configText?: string;
 }
 
 /** One Prometheus process started by prosec. */
@@ -120,7 +130,7 @@ export class PrometheusServer {
     if (!bins) throw new Error(INSTALL_HINT);
     mkdirSync(o.dir, { recursive: true });
     const configFile = join(o.dir, 'prometheus.yml');
-    writeFileSync(configFile, prometheusConfig(o.targetsFile, o.intervalS));
+    writeFileSync(configFile, o.configText ?? prometheusConfig(o.targetsFile, o.intervalS));
     if (bins.promtool) checkConfig(bins.promtool, configFile);
     const dataDir = join(o.dir, 'data');
     const logFile = join(o.dir, 'prometheus.log');
@@ -245,4 +255,21 @@ export async function queryRange(
   const q = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(stepS) });
   const d = await api<{ result: MatrixSeries[] }>(`${base}/api/v1/query_range?${q}`);
   return d.result;
+}
+
+/** Folder under the runs folder holding the target list of every live run (the compose Prometheus reads it). */
+export const LIVE_TARGETS_DIR = 'live-targets';
+
+/** Copies a run's file_sd list to <runsDir>/live-targets/<runId>.json (atomically: write, then rename). */
+export function publishTargets(runsDir: string, runId: string, targetsJson: string): void {
+  const dir = join(runsDir, LIVE_TARGETS_DIR);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${runId}.json.tmp`);
+  writeFileSync(tmp, targetsJson);
+  renameSync(tmp, join(dir, `${runId}.json`));
+}
+
+/** Removes a finished run from the live target lists. */
+export function unpublishTargets(runsDir: string, runId: string): void {
+  rmSync(join(runsDir, LIVE_TARGETS_DIR, `${runId}.json`), { force: true });
 }

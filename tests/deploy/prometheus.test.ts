@@ -19,11 +19,13 @@ import {
   checkConfig,
   findPrometheus,
   INSTALL_HINT,
+  PrometheusServer,
   prometheusConfig,
   query,
   queryRange,
 } from '../../deploy/prometheus.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
 
 const bins = findPrometheus();
@@ -135,6 +137,26 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
       ue: 5,
     });
 
+    // The compose Prometheus config (deploy/compose/prometheus.yml), with /runs pointing at this runs folder,
+    // finds the live run through runs/live-targets/ and scrapes every node too.
+    const live = join(runsDir, 'live-targets', `${state.runId}.json`);
+    assert.ok(existsSync(live), 'the live run is listed for a long-running Prometheus');
+    const composeCfg = readFileSync(join(REPO_ROOT, 'deploy', 'compose', 'prometheus.yml'), 'utf8');
+    assert.match(composeCfg, /"\/runs\/live-targets\/\*\.json"/);
+    const composeProm = await PrometheusServer.start({
+      dir: join(dir, 'compose-prometheus'),
+      targetsFile: '',
+      configText: composeCfg.replaceAll('/runs/', `${runsDir}/`),
+    });
+    try {
+      assert.ok(
+        await composeProm.waitScraped(state.nodes.length, 20_000),
+        'compose Prometheus scrapes every node',
+      );
+    } finally {
+      await composeProm.stop();
+    }
+
     // Once the run holds, every query of every dashboard panel returns data over the run.
     await waitFor('the run to hold', () => /holding the run/.test(run.stderr()) || undefined, 60_000);
     const t0 = Math.floor(Date.now() / 1000) - 120;
@@ -161,6 +183,7 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
     assert.equal(s.prometheus?.url, url);
     assert.ok(existsSync(join(s.prometheus!.dataDir)), 'the TSDB stays in the run folder');
     assert.equal(isAlive(promPid), false, 'Prometheus is stopped with the run');
+    assert.equal(existsSync(live), false, 'a finished run is no longer listed as live');
     for (const pid of nodePids) assert.equal(isAlive(pid), false, `node pid ${pid} survived`);
   } finally {
     // Never leave anything behind, even when an assertion failed.
