@@ -13,6 +13,7 @@ import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/sta
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
 /** Every panel uses the dashboard's `datasource` variable (any Prometheus data source). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template.
 export const DS = { type: 'prometheus', uid: '${datasource}' };
 
 /** Label matcher of the run variable (every series carries the `run` label from targets.json). */

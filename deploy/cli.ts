@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCH_USAGE } from './bench/usage.js';
 import { formatSummary, Run } from './orchestrator.js';
 import { findPrometheus, INSTALL_HINT } from './prometheus.js';
 import { DEFAULT_SCENARIO_FILE, loadScenario, ScenarioError } from './scenario.js';
@@ -18,7 +19,8 @@ const USAGE = `usage:
   prosec validate scenario.yaml
       Checks a scenario file and prints the resolved scenario.
   prosec node --config FILE | (env PROSEC_NODE_CONFIG)
-      Runs one node process (what the orchestrator spawns).`;
+      Runs one node process (what the orchestrator spawns).
+${BENCH_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -29,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
       return down(rest);
     case 'validate':
       return validate(rest);
+    case 'bench': {
+      const { benchCommand } = await import('./bench/command.js');
+      return benchCommand(rest);
+    }
     case 'node': {
       const { readNodeConfig, runNode } = await import('../nodes/main.js');
       await runNode(readNodeConfig(rest, process.env));

@@ -271,6 +271,14 @@ export class Run {
       startupSeconds = (performance.now() - t0) / 1000;
       this.writeState('running');
       writeTargets(this.runDir, this.runId, this.nodes);
+      if (this.prometheusServer) {
+        // Prometheus applies target changes at most every 5 s: let it scrape every node before traffic starts.
+        const n = this.nodes.filter((x) => x.ready).length;
+        if (!(await this.prometheusServer.waitScraped(n, 20_000, `run="${this.runId}"`)))
+          this.progress(
+            `prometheus: not every node was scraped after 20 s (see ${this.prometheusServer.logFile})`,
+          );
+      }
       this.progress(
         `all nodes up: ${this.nodes.filter((n) => n.ready).length}/${this.nodes.length} in ${startupSeconds.toFixed(1)} s (run ${this.runId})`,
       );

@@ -182,11 +182,11 @@ export class PrometheusServer {
   }
 
   /** Waits until Prometheus has scraped every target of the file_sd list at least once (bounded). */
-  async waitScraped(expectedTargets: number, timeoutMs = 15_000): Promise<boolean> {
+  async waitScraped(expectedTargets: number, timeoutMs = 15_000, selector = ''): Promise<boolean> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end && !this.exited) {
       try {
-        const r = await query(this.url, 'count(up == 1)');
+        const r = await query(this.url, `count(up{${selector}} == 1)`);
         if ((r[0] ? Number(r[0].value[1]) : 0) >= expectedTargets) return true;
       } catch {
         /* retry */
