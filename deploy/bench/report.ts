@@ -98,10 +98,10 @@ export function renderCharts(r: BenchReport): Record<string, string> {
     r.runs.map((x) => [x.ues, f(x)] as [number, number]).sort((a, b) => a[0] - b[0]);
   out['cost-vs-n.svg'] = lineChart(
     [
-      { name: 'CPU s per UE', points: byN((x) => x.cost.cpuSecondsPerUe) },
-      { name: 'start-up s / 10', points: byN((x) => x.startupSeconds / 10) },
+      { name: 'CPU s per UE (whole run)', points: byN((x) => x.cost.cpuSecondsPerUe) },
+      { name: 'start-up s per UE', points: byN((x) => (x.ues ? x.startupSeconds / x.ues : 0)) },
     ],
-    { title: 'Cost versus number of UEs (CPU)', xLabel: 'UEs', yLabel: 'seconds' },
+    { title: 'Cost versus number of UEs', xLabel: 'UEs', yLabel: 'seconds per UE', yMin: 0 },
   );
   out['memory-vs-n.svg'] = lineChart(
     [

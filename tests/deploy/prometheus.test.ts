@@ -26,7 +26,7 @@ import {
 } from '../../deploy/prometheus.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
+import { CLI, isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
 
 const bins = findPrometheus();
 const SKIP = bins ? false : `skipped: ${INSTALL_HINT}`;
@@ -40,6 +40,24 @@ groups:
 traffic: { groupRate: 10, payloadBytes: 100 }
 metrics: { processMetrics: true }
 `;
+
+test('prosec up --prometheus without a prometheus binary stops before starting anything and says how to install it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prosec-noprom-'));
+  const scenarioFile = join(dir, 'scenario.yaml');
+  writeFileSync(scenarioFile, SCENARIO);
+  const r: SpawnSyncReturns<string> = spawnSync(
+    process.execPath,
+    [CLI, 'up', scenarioFile, '--prometheus', '--runs-dir', join(dir, 'runs')],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, PROSEC_PROMETHEUS: join(dir, 'no-such-prometheus') },
+    },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /apt-get install prometheus/);
+  assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
+});
 
 test('the generated prometheus.yml passes promtool check config', { skip: SKIP || !bins?.promtool }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-promcfg-'));
