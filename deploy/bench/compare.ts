@@ -1,4 +1,5 @@
 // prosec bench --compare a.json b.json: the difference between two bench reports, per number of UEs.
+import { mdTable } from './markdown.js';
 import type { BenchReport } from './report.js';
 
 export interface Difference {
@@ -54,15 +55,15 @@ export function renderComparison(aFile: string, bFile: string, a: BenchReport, b
   const onlyB = b.runs.filter((x) => !a.runs.some((y) => y.ues === x.ues)).map((x) => x.ues);
   if (onlyA.length) L.push(`only in a: ${onlyA.join(', ')} UEs`);
   if (onlyB.length) L.push(`only in b: ${onlyB.join(', ')} UEs`);
-  L.push('| UEs | figure | a | b | change |', '|---:|---|---:|---:|---:|');
-  for (const x of d) {
+  const rows = d.map((x) => {
     const ch = Number.isFinite(x.relative)
       ? `${x.relative >= 0 ? '+' : ''}${(x.relative * 100).toFixed(1)}%`
       : x.a === x.b || (Number.isNaN(x.a) && Number.isNaN(x.b))
         ? '='
         : 'n/a';
-    L.push(`| ${x.ues} | ${x.figure} | ${num(x.a)} | ${num(x.b)} | ${ch} |`);
-  }
+    return [x.ues, x.figure, num(x.a), num(x.b), ch];
+  });
+  L.push('', ...mdTable(['UEs', 'figure', 'a', 'b', 'change'], ['r', 'l', 'r', 'r', 'r'], rows));
   return `${L.join('\n')}\n`;
 }
 

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { RunFigures } from './collect.js';
+import { mdTable } from './markdown.js';
 import { fmt, fmtSeconds, lineChart, type Series } from './svg.js';
 
 export interface BenchReport {
@@ -40,23 +41,56 @@ export function renderMarkdown(r: BenchReport, charts: string[]): string {
   );
   L.push('## Runs', '');
   L.push(
-    '| UEs | processes | result | start-up s | PC5 frames sent | PC5 frames received | PC5 received B/s | PC5 dropped | PC3 octets (sent) | CPU s (UEs) | CPU s per UE | RSS MiB per UE |',
+    ...mdTable(
+      [
+        'UEs',
+        'processes',
+        'result',
+        'start-up s',
+        'PC5 frames sent',
+        'PC5 frames received',
+        'PC5 received B/s',
+        'PC5 dropped',
+        'PC3 octets sent',
+        'CPU s (UEs)',
+        'CPU s per UE',
+        'RSS MiB per UE',
+      ],
+      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      r.runs.map((x) => [
+        x.ues,
+        x.cost.processes,
+        x.ok ? 'OK' : `FAILED (${x.problems.length} problems)`,
+        x.startupSeconds,
+        x.pc5.sentFrames,
+        x.pc5.receivedFrames,
+        fmt(x.pc5.receivedBytesPerSecond),
+        x.pc5.droppedFrames,
+        x.pc3.sentBytes,
+        x.cost.cpuSecondsByRole.ue ?? 0,
+        x.cost.cpuSecondsPerUe,
+        x.cost.rssMiBPerUe,
+      ]),
+    ),
   );
-  L.push('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const x of r.runs) {
-    L.push(
-      `| ${x.ues} | ${x.cost.processes} | ${x.ok ? 'OK' : `FAILED (${x.problems.length} problems)`} | ${x.startupSeconds} | ${x.pc5.sentFrames} | ${x.pc5.receivedFrames} | ${fmt(x.pc5.receivedBytesPerSecond)} | ${x.pc5.droppedFrames} | ${x.pc3.sentBytes} | ${x.cost.cpuSecondsByRole.ue ?? 0} | ${x.cost.cpuSecondsPerUe} | ${x.cost.rssMiBPerUe} |`,
-    );
-  }
   L.push('', '## Latency (ms; from the histograms, interpolated inside 0.1 ms..10 s buckets)', '');
-  L.push('| UEs | procedure | count | mean | p50 | p95 | p99 |', '|---:|---|---:|---:|---:|---:|---:|');
-  for (const x of r.runs) {
-    for (const [k, l] of Object.entries(x.latency)) {
-      L.push(
-        `| ${x.ues} | ${k} | ${l.count} | ${ms(l.meanSeconds)} | ${ms(l.p50Seconds)} | ${ms(l.p95Seconds)} | ${ms(l.p99Seconds)} |`,
-      );
-    }
-  }
+  L.push(
+    ...mdTable(
+      ['UEs', 'procedure', 'count', 'mean', 'p50', 'p95', 'p99'],
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r'],
+      r.runs.flatMap((x) =>
+        Object.entries(x.latency).map(([k, l]) => [
+          x.ues,
+          k,
+          l.count,
+          ms(l.meanSeconds),
+          ms(l.p50Seconds),
+          ms(l.p95Seconds),
+          ms(l.p99Seconds),
+        ]),
+      ),
+    ),
+  );
   const problems = r.runs.flatMap((x) => x.problems.map((p) => `- ${x.ues} UEs: ${p}`));
   if (problems.length) L.push('', '## Problems', '', ...problems);
   L.push('', '## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');

@@ -134,7 +134,7 @@ test('prosec bench --ues 2,4 writes report.json, report.md and SVG charts; --com
   }
   assert.equal(r.prometheus, findPrometheus() !== undefined);
   const md = readFileSync(join(out, 'report.md'), 'utf8');
-  assert.match(md, /\| 4 \| 6 \| OK \|/);
+  assert.match(md, /\|\s+4 \|\s+6 \| OK\s+\|/);
   for (const f of [
     'latency-cdf-key-setup-pc3-tls-tls13-ecdhe-cert.svg',
     'cost-vs-n.svg',
@@ -151,6 +151,6 @@ test('prosec bench --ues 2,4 writes report.json, report.md and SVG charts; --com
   writeFileSync(bFile, JSON.stringify(b));
   const cmp = runCli(['bench', '--compare', join(out, 'report.json'), bFile]);
   assert.equal((await cmp.exit).code, 0, cmp.stderr());
-  assert.match(cmp.stdout(), /\| 2 \| startupSeconds \| [\d.]+ \| [\d.]+ \| \+100\.0% \|/);
-  assert.match(cmp.stdout(), /\| 4 \| startupSeconds \| [\d.]+ \| [\d.]+ \| \+0\.0% \|/);
+  assert.match(cmp.stdout(), /\|\s+2 \| startupSeconds\s+\|\s+[\d.]+ \|\s+[\d.]+ \|\s+\+100\.0% \|/);
+  assert.match(cmp.stdout(), /\|\s+4 \| startupSeconds\s+\|\s+[\d.]+ \|\s+[\d.]+ \|\s+\+0\.0% \|/);
 });
