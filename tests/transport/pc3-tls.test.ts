@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { Pc3Client, Pc3RequestError } from '../../transport/pc3/client.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
 import { CountingMetrics } from '../../transport/pc3/metrics.js';
@@ -186,6 +187,31 @@ describe('PC3 mutual TLS', () => {
       await late.close();
       await s.close();
     }
+  });
+
+  it('plain-text and TLS 1.2 clients fail the handshake (protocol) and the server keeps serving', async () => {
+    const before = metrics.get('pc3_handshakes_total', { result: 'failed', reason: 'protocol' });
+    const plain = net.connect(port, '127.0.0.1');
+    plain.on('error', () => {});
+    plain.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => plain.once('close', r));
+    const old = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: pki.ca.certPem,
+      cert: pki.ue1.certPem,
+      key: pki.ue1.keyPem,
+      maxVersion: 'TLSv1.2',
+    });
+    const err = await new Promise<Error & { code?: string }>((r) => old.once('error', r));
+    old.destroy();
+    assert.match(String(err.code), /ERR_SSL/);
+    await waitFor(
+      () => metrics.get('pc3_handshakes_total', { result: 'failed', reason: 'protocol' }) === before + 2,
+    );
+    const c = client(pki.ue1);
+    assert.equal((await c.request('config_request', {})).type, 'config_response');
   });
 
   it('the client refuses a server whose certificate names another role', async () => {
