@@ -261,9 +261,11 @@ export class Pc3Server {
           }
           this.metrics.inc('pc3_messages_total', { direction: 'in', type: msg.type, result: 'ok' });
           inFlight++;
-          void this.dispatch(conn, msg, peer).finally(() => {
-            inFlight--;
-          });
+          void this.dispatch(conn, msg, peer)
+            .catch(() => undefined) // dispatch handles handler errors; this guards against a throwing logger
+            .finally(() => {
+              inFlight--;
+            });
         },
         onInvalid: (err: Pc3MessageError) => {
           invalid++;
