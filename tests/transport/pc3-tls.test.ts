@@ -380,6 +380,43 @@ describe('PC3 mutual TLS', () => {
     await c.close();
   });
 
+  it('answers requests beyond maxInFlightPerConnection with error rate_limited, and idle connections time out', async () => {
+    const m = new CountingMetrics();
+    const s = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return { type: 'config_response', body: { config: exampleConfig('ue-1') } };
+      },
+      maxInFlightPerConnection: 2,
+      idleTimeoutMs: 300,
+      metrics: m,
+    });
+    const sport = (await s.listen()).port;
+    const c = new Pc3Client({
+      host: '127.0.0.1',
+      port: sport,
+      certPem: pki.ue1.certPem,
+      keyPem: pki.ue1.keyPem,
+      caCertPem: pki.ca.certPem,
+    });
+    try {
+      const rs = await Promise.all(Array.from({ length: 5 }, () => c.request('config_request', {})));
+      assert.deepEqual(
+        rs.map((r) => (r.type === 'error' ? r.body.cause : r.type)),
+        ['config_response', 'config_response', 'rate_limited', 'rate_limited', 'rate_limited'],
+      );
+      assert.equal(m.get('pc3_messages_total', { result: 'rate_limited' }), 3);
+      await waitFor(() => !c.connected, 3000, 'idle timeout');
+      assert.equal(m.get('pc3_connections_closed_total', { reason: 'idle_timeout' }), 1);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
   it('allowedRoles refuses other roles after the handshake (role_not_allowed)', async () => {
     const m = new CountingMetrics();
     const only = new Pc3Server({
