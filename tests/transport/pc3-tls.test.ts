@@ -99,6 +99,18 @@ describe('PC3 mutual TLS', () => {
     );
   });
 
+  it('push() delivers an unsolicited message (id 0) to matching peers via onUnsolicited', async () => {
+    const got: Pc3Message[] = [];
+    const c = client(pki.ue1, { onUnsolicited: (m) => got.push(m) });
+    await c.request('config_request', {});
+    const n = server.push((p) => p.nodeId === 'ue-1', 'config_response', { config: exampleConfig('ue-1') });
+    assert.ok(n >= 1);
+    await waitFor(() => got.length >= 1);
+    assert.equal(got[0]!.id, 0);
+    assert.equal(got[0]!.type, 'config_response');
+    assert.throws(() => server.push(() => true, 'register_request', { ueId: 'not valid!' }));
+  });
+
   it('reuses one connection and matches concurrent responses by id (out of order)', async () => {
     const c = client(pki.ue2);
     const before = metrics.get('pc3_handshakes_total', { result: 'ok' });
