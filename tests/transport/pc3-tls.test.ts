@@ -275,7 +275,7 @@ describe('PC3 mutual TLS', () => {
     assert.equal(r.body.cause, 'oversize');
     await raw.waitClosed();
     assert.equal(metrics.get('pc3_protocol_errors_total', { cause: 'oversize' }), 1);
-    assert.ok(metrics.get('pc3_connections_closed_total', { reason: 'protocol_error' }) >= 1);
+    await waitFor(() => metrics.get('pc3_connections_closed_total', { reason: 'protocol_error' }) >= 1);
     const c = client(pki.ue2);
     assert.equal((await c.request('config_request', {})).type, 'config_response');
   });
@@ -388,7 +388,7 @@ describe('PC3 mutual TLS', () => {
     await s.close(100);
     assert.ok(Date.now() - t0 < 2000);
     await waitFor(() => !c.connected && idle.destroyed);
-    assert.equal(m.get('pc3_connections_closed_total', { reason: 'local_close' }), 1);
+    await waitFor(() => m.get('pc3_connections_closed_total', { reason: 'local_close' }) === 1);
     await c.close();
   });
 
@@ -422,7 +422,7 @@ describe('PC3 mutual TLS', () => {
       );
       assert.equal(m.get('pc3_messages_total', { result: 'rate_limited' }), 3);
       await waitFor(() => !c.connected, 3000, 'idle timeout');
-      assert.equal(m.get('pc3_connections_closed_total', { reason: 'idle_timeout' }), 1);
+      await waitFor(() => m.get('pc3_connections_closed_total', { reason: 'idle_timeout' }) === 1);
     } finally {
       await c.close();
       await s.close();
