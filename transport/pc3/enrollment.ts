@@ -355,6 +355,10 @@ export async function enroll(
         );
       }
     });
+    socket.once('close', () => {
+      if (!conn)
+        finish(new EnrollmentError('connect_failed', 'enrollment connection closed during the handshake'));
+    });
     socket.once('secureConnect', () => {
       if (expectedRole !== null) {
         let role: string | undefined;
