@@ -2,9 +2,9 @@
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js';
+import { type NodeIdentity, parseNodeIdentity } from './identity.js';
 import { MAX_MESSAGE_ID, makeMessage, type Pc3Body, type Pc3Message, type Pc3Type } from './messages.js';
 import { NOOP_METRICS, type Pc3MetricsSink } from './metrics.js';
-import { type NodeIdentity, parseNodeIdentity } from './pki.js';
 
 export type Pc3RequestErrorCode =
   | 'timeout' // no response within timeoutMs

@@ -4,10 +4,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type FramingError } from './framing.js';
+import { parseNodeIdentity } from './identity.js';
 import type { ErrorCause, Pc3Body, Pc3Message, Pc3MessageError, Pc3Reply, Pc3Type } from './messages.js';
 import { encodeMessage, makeMessage } from './messages.js';
 import { NOOP_LOGGER, NOOP_METRICS, type Pc3Logger, type Pc3MetricsSink } from './metrics.js';
-import { parseNodeIdentity } from './pki.js';
 
 /** Who is on the other end of a PC3 connection, from its (CA-verified) certificate. */
 export interface Pc3Peer {
