@@ -345,6 +345,7 @@ export class Run {
     const s = this.opts.scenario;
     const byId = new Map(a.statuses.map((st) => [st.id, st]));
     const roles: RoleSummary[] = [];
+    const failed = new Set(this.failures.map((f) => f.id));
     for (const role of ['kms', 'prose-function', 'ue'] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;
@@ -353,9 +354,7 @@ export class Run {
       roles.push({
         role,
         processes: ns.length,
-        up: ns.filter(
-          (n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id),
-        ).length,
+        up: ns.filter((n) => n.ready && !failed.has(n.id)).length,
         provisioned: ns.filter((n) => byId.get(n.id)?.provisioned).length,
         errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
         pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
@@ -374,7 +373,6 @@ export class Run {
     }
     const problems = [...a.problems];
     const members = groupMembers(s);
-    const failed = new Set(this.failures.map((f) => f.id));
     const groups = s.groups.map((g) => {
       const ids = members.get(g.id)!.filter((id) => !failed.has(id));
       const heard = ids.map((id) => {
