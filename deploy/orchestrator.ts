@@ -359,7 +359,7 @@ export class Run {
         errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
         pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
         pc5FramesReceived: metric('prosec_pc5_frames_received_total'),
-        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total'),
+        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total') + metric('prosec_udp_socket_drops_total'),
         rssMiB: mib(rss),
       });
     }
@@ -370,6 +370,9 @@ export class Run {
       for (const [k, v] of Object.entries(sumBy(ss, 'prosec_pc5_frames_dropped_total', 'reason'))) {
         pc5DroppedByReason[k] = (pc5DroppedByReason[k] ?? 0) + v;
       }
+      const kernel = sumOf(ss, 'prosec_udp_socket_drops_total');
+      if (kernel > 0)
+        pc5DroppedByReason.socket_buffer_full = (pc5DroppedByReason.socket_buffer_full ?? 0) + kernel;
     }
     const problems = [...a.problems];
     const members = groupMembers(s);
