@@ -112,10 +112,10 @@ export function snow3gKeystream(
   n: number,
 ): void {
   requireLength('SNOW 3G key', key, 16);
-  const k3 = (key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]! | 0;
-  const k2 = (key[4]! << 24) | (key[5]! << 16) | (key[6]! << 8) | key[7]! | 0;
-  const k1 = (key[8]! << 24) | (key[9]! << 16) | (key[10]! << 8) | key[11]! | 0;
-  const k0 = (key[12]! << 24) | (key[13]! << 16) | (key[14]! << 8) | key[15]! | 0;
+  const k3 = (key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!;
+  const k2 = (key[4]! << 24) | (key[5]! << 16) | (key[6]! << 8) | key[7]!;
+  const k1 = (key[8]! << 24) | (key[9]! << 16) | (key[10]! << 8) | key[11]!;
+  const k0 = (key[12]! << 24) | (key[13]! << 16) | (key[14]! << 8) | key[15]!;
   const ONES = -1;
   iv0 |= 0;
   iv1 |= 0;
