@@ -147,6 +147,8 @@ interface RoundResult {
   senderPps: number;
   deliveredPps: number;
   lossPct: number;
+  /** Receiver CPU (user + system) per received frame, microseconds, all receivers together. */
+  rxCpuUsPerFrame: number;
 }
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -211,6 +213,7 @@ async function runRound(
     senderPps: sent / (Number(t1 - t0) / 1e9),
     deliveredPps: received / (Number(lastNs - t0) / 1e9),
     lossPct: sent === 0 ? 100 : 100 * (1 - received / (sent * rx.length)),
+    rxCpuUsPerFrame: reports.reduce((a, r) => a + r.cpuUs, 0) / Math.max(1, received),
   };
 }
 
@@ -266,6 +269,7 @@ interface Summary {
   senderPps: number;
   deliveredPps: number;
   lossPct: number;
+  rxCpuUsPerFrame: number;
   /** Lowest and highest sender rate over the rounds (the machine is shared: this shows the noise). */
   senderPpsRange: [number, number];
   maxLosslessPps?: number;
@@ -315,6 +319,7 @@ async function main(): Promise<void> {
         senderPps: median(rs.map((x) => x.senderPps)),
         deliveredPps: median(rs.map((x) => x.deliveredPps)),
         lossPct: median(rs.map((x) => x.lossPct)),
+        rxCpuUsPerFrame: median(rs.map((x) => x.rxCpuUsPerFrame)),
         senderPpsRange: [Math.min(...rs.map((x) => x.senderPps)), Math.max(...rs.map((x) => x.senderPps))],
       };
       // Highest paced rate without loss (one round per step, from the unpaced rate down).
@@ -343,6 +348,7 @@ async function main(): Promise<void> {
           `(${fmt(s.senderPpsRange[0])}-${fmt(s.senderPpsRange[1])})`,
           `delivered ${fmt(s.deliveredPps).padStart(8)} pps ${mbps(s.deliveredPps).padStart(6)} MB/s`,
           `loss ${s.lossPct.toFixed(2)}%`,
+          `rx cpu ${s.rxCpuUsPerFrame.toFixed(1)} us/frame`,
           `max lossless ${s.maxLosslessPps === undefined ? 'n/a (< 5% of unpaced)' : `${fmt(s.maxLosslessPps)} pps`}`,
         ].join('  '),
       );
