@@ -185,6 +185,6 @@ export function eccsiVerify(
   let J = P256.mul(PVT, (sr * hs) % q);
   J = P256.mulFixedAdd(J, table, sr);
   J = P256.mulFixedAdd(J, getTableG(), (s * he) % q);
-  const Ja = P256.toAffine(J);
-  return Ja !== null && Ja.x !== 0n && Ja.x === r; // step 5: Jx = r mod p, Jx != 0
+  // step 5: Jx = r mod p and Jx != 0, checked projectively as X = r * Z^2 (0 < r < p), no inversion
+  return J.z !== 0n && J.x === (r * ((J.z * J.z) % P256.p)) % P256.p;
 }
