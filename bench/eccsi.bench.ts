@@ -49,8 +49,22 @@ report(s, sBase);
 const vBase = bench('node:crypto ECDSA P-256 verify (baseline)', () =>
   verify('sha256', msg, publicKey, ecdsaSig),
 );
-const v = bench('ECCSI verify', () => eccsiVerify(msg, sig, id, KPAK));
+// 100 signers rotate through the 64-entry signer cache, so every verification takes the cold path
+const many = Array.from({ length: 100 }, (_, i) => {
+  const idi = identityFor(`tel:+4477009${String(i).padStart(5, '0')}`, new Date());
+  const k = eccsiIssueSsk(KSAK, KPAK, idi);
+  return { idi, s: eccsiSign(msg, idi, k.SSK, k.PVT, KPAK) };
+});
+let turn = 0;
+const v = bench('ECCSI verify (signer not cached)', () => {
+  const x = many[turn++ % many.length]!;
+  return eccsiVerify(msg, x.s, x.idi, KPAK);
+});
 report(v, vBase);
+report(
+  bench('ECCSI verify (repeated signer, PVT table)', () => eccsiVerify(msg, sig, id, KPAK)),
+  vBase,
+);
 report(
   bench('ECCSI SSK validation (RFC 6507 5.1.2)', () => eccsiValidateSsk(id, SSK, PVT, KPAK), { rounds: 5 }),
   vBase,
