@@ -81,7 +81,7 @@ const C_EXP = (PS.p + 1n) / PS.q; // c = (p+1)/q, the final power of the pairing
 const Q_BITS = PS.q.toString(2).length;
 
 /** Window widths of the fixed-base tables (bits per window, signed digits). */
-export const SAKKE_WINDOWS = { point: 8, pf: 8 };
+export const SAKKE_WINDOWS = Object.freeze({ point: 8, pf: 8 });
 
 // ---------------------------------------------------------------------------------------------------------
 // Precomputation caches (pure memoisation; a process computes each table once).
