@@ -26,7 +26,7 @@ import {
   sakkeValidateRsk,
 } from '../crypto-core/rfc6508-sakke.js';
 import { identityFor } from '../crypto-core/rfc6509-identity.js';
-import { bench, report } from './harness.js';
+import { bench, median, report } from './harness.js';
 import { poolThroughput } from './pool-throughput.js';
 
 const slow = { rounds: 5, minRoundMs: 300 };
@@ -146,6 +146,39 @@ report(dec, naivePair);
 report(
   bench('RSK validation (6.1.2), lines cached', () => sakkeValidateRsk(id, rsk, Z_S), slow),
   dec,
+);
+
+// Load-normalised figure: each operation timed between two baseline modexps, median of the ratios.
+const modexpOnce = () => {
+  let acc = 1n;
+  let base = x;
+  let k = e;
+  while (k > 0n) {
+    if (k & 1n) acc = (acc * base) % p;
+    base = (base * base) % p;
+    k >>= 1n;
+  }
+  return acc;
+};
+const timeIt = (f: () => unknown) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
+const ratioEnc: number[] = [];
+const ratioDec: number[] = [];
+for (let i = 0; i < 15; i++) {
+  const m1 = timeIt(modexpOnce);
+  const te = timeIt(() => sakkeEncapsulate(ssv, id, Z_S));
+  const m2 = timeIt(modexpOnce);
+  const td = timeIt(() => sakkeDecapsulate(ed, id, rsk, Z_S));
+  const m3 = timeIt(modexpOnce);
+  ratioEnc.push(te / ((m1 + m2) / 2));
+  ratioDec.push(td / ((m2 + m3) / 2));
+}
+console.log(
+  `interleaved with the modexp baseline: encapsulate = ${median(ratioEnc).toFixed(2)} modexp, ` +
+    `decapsulate = ${median(ratioDec).toFixed(2)} modexp (median of 15 ratios)`,
 );
 
 console.log('# worker pool (nodes/crypto-pool.ts), 1 vs 2 workers, alternating batches');
