@@ -27,6 +27,7 @@ import {
 } from '../crypto-core/rfc6508-sakke.js';
 import { identityFor } from '../crypto-core/rfc6509-identity.js';
 import { bench, median, report } from './harness.js';
+import { interleavedMedians, printInterleaved } from './interleaved.js';
 import { poolThroughput } from './pool-throughput.js';
 
 const slow = { rounds: 5, minRoundMs: 300 };
@@ -55,6 +56,17 @@ const modexp = bench(
   slow,
 );
 report(modexp);
+const modexpOnce = () => {
+  let acc = 1n;
+  let base = x;
+  let k = e;
+  while (k > 0n) {
+    if (k & 1n) acc = (acc * base) % p;
+    base = (base * base) % p;
+    k >>= 1n;
+  }
+  return acc;
+};
 
 let t0 = performance.now();
 sakkePrecompute();
@@ -78,6 +90,23 @@ const Zp = E.decodePoint('Z', Z_S);
 const b = BigInt(`0x${Buffer.from(id).toString('hex')}`);
 const Qb = E.toAffine(E.add(E.mul(PS.P, b), { ...Zp, z: 1n }))!;
 const r = hashToIntegerRange(concatBytes(ssv, id), q);
+
+console.log('## headline: interleaved medians of 15 samples (same load for operation and baseline)');
+printInterleaved(
+  interleavedMedians(
+    {
+      modexp: { fn: () => modexpOnce() },
+      encapsulate: { fn: () => sakkeEncapsulate(ssv, id, Z_S) },
+      decapsulate: { fn: () => sakkeDecapsulate(ed, id, rsk, Z_S) },
+    },
+    15,
+  ),
+  [
+    ['plain BigInt 1024-bit modexp (baseline)', 'modexp'],
+    ['SAKKE encapsulate', 'encapsulate', 'modexp'],
+    ['SAKKE decapsulate (incl. R check)', 'decapsulate', 'modexp'],
+  ],
+);
 
 console.log('## before (no precomputation)');
 const naiveR = bench('[r]([b]P+Z_S) variable-base wNAF Jacobian', () => E.toAffine(E.mul(Qb, r)), slow);
@@ -148,18 +177,6 @@ report(
   dec,
 );
 
-// Load-normalised figure: each operation timed between two baseline modexps, median of the ratios.
-const modexpOnce = () => {
-  let acc = 1n;
-  let base = x;
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) acc = (acc * base) % p;
-    base = (base * base) % p;
-    k >>= 1n;
-  }
-  return acc;
-};
 const timeIt = (f: () => unknown) => {
   const t = performance.now();
   f();
