@@ -167,6 +167,35 @@ report(
   }),
 );
 
+console.log('## before -> after, interleaved medians of 9 samples');
+const il = interleavedMedians(
+  {
+    modexp: { fn: () => modexpOnce() },
+    rBefore: { fn: () => E.toAffine(E.mul(Qb, r)) },
+    rAfter: {
+      fn: () => E.toAffine(E.sumAffine(E.collectFixed(E.collectFixed([], tabP, rb), tabZ, r))),
+    },
+    rAfterMadd: { fn: () => E.toAffine(E.mulFixedAdd(E.mulFixed(tabP, rb), tabZ, r)) },
+    gBefore: { fn: () => pfRepresentative(pfPow(PS.g, r, p), p) },
+    gAfter: { fn: () => pfRepresentative(pfPowFixed(tP, r, p), p) },
+    pairBefore: { fn: () => pairingEvaluate(pairingLines(E, K, q), R, p, 4n) },
+    millerAfter: { fn: () => pairingEvaluate(lines, R, p, 1n) },
+    finalPow: { fn: () => pfRepresentative(fp2Pow(fe, 4n, p), p) },
+  },
+  9,
+);
+printInterleaved(il, [
+  ['plain BigInt 1024-bit modexp (baseline)', 'modexp'],
+  ['R before: variable-base wNAF', 'rBefore', 'modexp'],
+  ['R after: 2 tables + batch-affine sum', 'rAfter', 'rBefore'],
+  ['R after: 2 tables, Jacobian madd only', 'rAfterMadd', 'rBefore'],
+  ['g^r before: square-and-multiply', 'gBefore', 'modexp'],
+  ['g^r after: fixed-base PF_p table', 'gAfter', 'gBefore'],
+  ['pairing before: lines per call', 'pairBefore', 'modexp'],
+  ['Miller loop after: precomputed RSK lines', 'millerAfter', 'pairBefore'],
+  ['final power c=4 + representative', 'finalPow', 'modexp'],
+]);
+
 console.log('## after: operations');
 const enc = bench('SAKKE encapsulate (RFC 6508 6.2.1)', () => sakkeEncapsulate(ssv, id, Z_S), slow);
 report(enc, naiveEncap);
