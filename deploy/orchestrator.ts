@@ -2,13 +2,14 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
+import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
 
 export interface UpOptions {
@@ -20,6 +21,12 @@ export interface UpOptions {
   progress?: (line: string) => void;
   /** Hook for tests: called once every node is ready, with the node processes. */
   onReady?: (nodes: NodeProcess[]) => void;
+  /** Start a real Prometheus (deploy/prometheus.ts) scraping every node of the run; stopped with the run. */
+  prometheus?: boolean;
+  /** After the summary is collected, keep the nodes (and Prometheus) up until the run is aborted (Ctrl-C, prosec down). */
+  hold?: boolean;
+  /** Hook (prosec bench): called after collection, before teardown, while every node and Prometheus still run. */
+  onCollected?: (run: Run, window: { trafficStart: number; trafficEnd: number }) => Promise<void>;
 }
 
 export interface NodeFailure {
@@ -58,6 +65,8 @@ export interface RunSummary {
   registrations: Record<string, number>;
   pc5DroppedByReason: Record<string, number>;
   failures: NodeFailure[];
+  /** The run's Prometheus, when started with --prometheus. */
+  prometheus?: { url: string; pid: number; dataDir: string };
   nodes: {
     id: string;
     role: RoleName;
@@ -82,6 +91,8 @@ export class Run {
   private abortWake: (() => void) | undefined;
   private readonly progress: (line: string) => void;
   private readonly enrollmentSecret = randomBytes(32).toString('hex');
+  /** The run's Prometheus server (UpOptions.prometheus). */
+  prometheusServer: PrometheusServer | undefined;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -108,6 +119,9 @@ export class Run {
       state,
       orchestratorPid: process.pid,
       scenario: this.opts.scenarioFile,
+      prometheus: this.prometheusServer
+        ? { pid: this.prometheusServer.pid, url: this.prometheusServer.url }
+        : undefined,
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -178,6 +192,17 @@ export class Run {
       for (const c of prep.changed)
         this.progress(`network: ran \`${c}\` so that PC5 multicast stays on loopback`);
       const net = await allocateMulticast(s.groups.length + 1);
+      if (this.opts.prometheus) {
+        this.phase = 'start-up of Prometheus';
+        this.prometheusServer = await PrometheusServer.start({
+          dir: join(this.runDir, 'prometheus'),
+          targetsFile: join(this.runDir, 'prometheus', 'targets.json'),
+        });
+        this.writeState('starting');
+        this.progress(
+          `prometheus: ${this.prometheusServer.url} (pid ${this.prometheusServer.pid}, scraping every ${SCRAPE_INTERVAL_S} s, data ${this.prometheusServer.dataDir})`,
+        );
+      }
 
       this.phase = 'start-up of the KMS';
       const kms = this.spawn({ role: 'kms', id: 'kms' });
@@ -229,6 +254,8 @@ export class Run {
           () => {
             readyCount++;
             report(`  UEs ready ${readyCount}/${ueList.length}`);
+            if (this.prometheusServer && readyCount % 10 === 0)
+              writeTargets(this.runDir, this.runId, this.nodes);
           },
           () => undefined,
         );
@@ -244,6 +271,14 @@ export class Run {
       startupSeconds = (performance.now() - t0) / 1000;
       this.writeState('running');
       writeTargets(this.runDir, this.runId, this.nodes);
+      if (this.prometheusServer) {
+        // Prometheus applies target changes at most every 5 s: let it scrape every node before traffic starts.
+        const n = this.nodes.filter((x) => x.ready).length;
+        if (!(await this.prometheusServer.waitScraped(n, 20_000, `run="${this.runId}"`)))
+          this.progress(
+            `prometheus: not every node was scraped after 20 s (see ${this.prometheusServer.logFile})`,
+          );
+      }
       this.progress(
         `all nodes up: ${this.nodes.filter((n) => n.ready).length}/${this.nodes.length} in ${startupSeconds.toFixed(1)} s (run ${this.runId})`,
       );
@@ -251,6 +286,7 @@ export class Run {
 
       this.phase = 'traffic';
       const tTraffic = performance.now();
+      const trafficStart = Date.now() / 1000;
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
@@ -258,13 +294,27 @@ export class Run {
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
+      const trafficEnd = Date.now() / 1000;
       this.checkAbort();
+      if (this.prometheusServer) {
+        // Let Prometheus take its last scrapes of the final counter values before anything stops.
+        await this.sleepUnlessAborted(2000 * SCRAPE_INTERVAL_S + 500);
+        this.checkAbort();
+      }
 
       this.phase = 'collection';
       [statuses, samples] = await Promise.all([
         Promise.all(this.nodes.map((n) => n.status())),
         this.scrapeAll(),
       ]);
+      await this.opts.onCollected?.(this, { trafficStart, trafficEnd });
+      if (this.opts.hold) {
+        this.phase = 'hold';
+        this.progress(
+          `holding the run${this.prometheusServer ? ` and Prometheus (${this.prometheusServer.url})` : ''} until Ctrl-C or \`prosec down\``,
+        );
+        await this.sleepUnlessAborted(7 * 24 * 3600 * 1000);
+      }
     } catch (e) {
       if (e instanceof RunAborted) problems.push(`run aborted: ${e.message}`);
       else problems.push(`run failed during ${this.phase}: ${(e as Error).message}`);
@@ -327,6 +377,8 @@ export class Run {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
     await Promise.all(this.nodes.map((n) => n.stop(1000)));
+    unpublishTargets(dirname(this.runDir), this.runId);
+    await this.prometheusServer?.stop();
   }
 
   /** PIDs of every node process the run started (for tests and prosec down). */
@@ -424,6 +476,13 @@ export class Run {
       registrations,
       pc5DroppedByReason,
       failures: this.failures,
+      prometheus: this.prometheusServer
+        ? {
+            url: this.prometheusServer.url,
+            pid: this.prometheusServer.pid,
+            dataDir: this.prometheusServer.dataDir,
+          }
+        : undefined,
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -466,6 +525,8 @@ function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void
       labels: { job: 'prosec', role: n.role, run: runId },
     }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
+  // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
+  publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {
