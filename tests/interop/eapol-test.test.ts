@@ -26,7 +26,7 @@ const SECRET = 'interop-secret';
 const dir = mkdtempSync(join(tmpdir(), 'prosec-eapol-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function conf(name: string, k: string, sqn: string): string {
+function conf(name: string, k: string, sqn: string, opc = OPC): string {
   const f = join(dir, `${name}.conf`);
   writeFileSync(
     f,
@@ -35,7 +35,7 @@ function conf(name: string, k: string, sqn: string): string {
   key_mgmt=WPA-EAP
   eap=AKA'
   identity="6${IMSI}@wlan.mnc001.mcc001.3gppnetwork.org"
-  password="${k}:${OPC}:${sqn}"
+  password="${k}:${opc}:${sqn}"
 }
 `,
   );
@@ -89,7 +89,11 @@ test("eapol_test EAP-AKA' against our AAA logic: SUCCESS, and the MSK it derives
     const recv = hexdump(r.out, 'MS-MPPE-Recv-Key (crypt)');
     const send = hexdump(r.out, 'MS-MPPE-Send-Key (sign)');
     assert.equal(`${recv}${send}`, sent, 'MS-MPPE-Recv-Key || MS-MPPE-Send-Key = MSK');
-    assert.match(r.out, /AT_CHECKCODE|checkcode/i);
+    // eapol_test saw our AT_ANY_ID_REQ round, our AT_CHECKCODE (it fails the run on a mismatch) and the pseudonym.
+    assert.match(r.out, /AT_ANY_ID_REQ/);
+    assert.match(r.out, /EAP-AKA: AT_CHECKCODE/);
+    assert.match(r.out, /Network Name \(AT_KDF_INPUT\)/);
+    assert.match(r.out, /\(encr\) AT_NEXT_PSEUDONYM/, 'eapol_test decrypted our AT_ENCR_DATA');
   } finally {
     sock.close();
   }
@@ -133,7 +137,7 @@ async function metric(port: number, re: RegExp): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-test('eapol_test against the aaa node process: SQN resync, wrong K, wrong OPc-derived reject, wrong secret; counters say why', {
+test('eapol_test against the aaa node process: SQN resync, wrong K, wrong OPc, wrong secret; counters say why; SQN survives a restart', {
   skip: SKIP,
 }, async () => {
   const node = await startAaaNode();
@@ -146,6 +150,10 @@ test('eapol_test against the aaa node process: SQN resync, wrong K, wrong OPc-de
     // Wrong K: eapol_test's USIM finds MAC-A wrong -> Authentication-Reject -> Access-Reject.
     const wrongK = await eapolTest(conf('wrongk', '00'.repeat(16), '000000000001'), node.radius);
     assert.notEqual(wrongK.code, 0);
+    assert.doesNotMatch(wrongK.out, /^SUCCESS$/m);
+    // Wrong OPc: the same outcome.
+    const wrongOpc = await eapolTest(conf('wrongopc', K, '000000000001', '11'.repeat(16)), node.radius);
+    assert.notEqual(wrongOpc.code, 0);
     // Wrong shared secret: our server drops every request, eapol_test times out.
     const wrongSecret = await eapolTest(conf('ok2', K, '000000000001'), node.radius, 'not-the-secret', 2);
     assert.notEqual(wrongSecret.code, 0);
@@ -156,7 +164,7 @@ test('eapol_test against the aaa node process: SQN resync, wrong K, wrong OPc-de
         p,
         /prosec_eap_auth_results_total\{result="failure",cause="authentication_reject"\} (\d+)/,
       ),
-      1,
+      2,
     );
     assert.ok(
       (await metric(p, /prosec_radius_dropped_total\{reason="bad_message_authenticator"\} (\d+)/)) >= 1,
