@@ -28,6 +28,11 @@ export interface NodeMetrics {
   registrationSeconds: Histogram<'result'>;
   enrollmentSeconds: Histogram<'result'>;
   keySetupSeconds: Histogram<'procedure' | 'method' | 'result'>;
+  eapAuthResults: Counter<'result' | 'cause'>;
+  radiusPackets: Counter<'outcome'>;
+  radiusDropped: Counter<'reason'>;
+  relayBytes: Counter<'direction'>;
+  relayDropped: Counter<'reason'>;
 }
 
 /** Creates the registry and every metric of the catalogue (docs/metrics.md). */
@@ -114,6 +119,36 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       help: 'Latency of key establishment procedures, by procedure, method and result.',
       labelNames: ['procedure', 'method', 'result'],
       buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    eapAuthResults: new Counter({
+      name: 'prosec_eap_auth_results_total',
+      help: "EAP-AKA' authentications finished at this node (AAA server, relay or remote UE), by result and cause.",
+      labelNames: ['result', 'cause'],
+      registers,
+    }),
+    radiusPackets: new Counter({
+      name: 'prosec_radius_requests_total',
+      help: 'AAA side: Access-Requests answered, by outcome (challenge, accept, reject, duplicate).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    radiusDropped: new Counter({
+      name: 'prosec_radius_dropped_total',
+      help: 'RADIUS datagrams silently discarded, by reason (bad_message_authenticator, truncated, ...).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    relayBytes: new Counter({
+      name: 'prosec_relay_bytes_total',
+      help: 'UE-to-network relay: user-data payload octets relayed, by direction (uplink = remote UE to network).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    relayDropped: new Counter({
+      name: 'prosec_relay_dropped_total',
+      help: 'UE-to-network relay path: PC5 relay frames dropped, by reason (mac, replay, malformed, no_context, ...).',
+      labelNames: ['reason'],
       registers,
     }),
   };
