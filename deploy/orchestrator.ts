@@ -10,6 +10,7 @@ import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
+import { formatRelaySummary, planRelay, type RelaySummary, summariseRelay } from './relay-plan.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
 
 export interface UpOptions {
@@ -67,6 +68,8 @@ export interface RunSummary {
   failures: NodeFailure[];
   /** The run's Prometheus, when started with --prometheus. */
   prometheus?: { url: string; pid: number; dataDir: string };
+  /** UE-to-network relay section (scenario field `relay`). */
+  relay?: RelaySummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -170,7 +173,8 @@ export class Run {
       `!! node ${n.id} (${n.role}, pid ${n.pid}) died during ${this.phase}: ${f.signal ?? `exit code ${f.code}`}${n.fatal ? ` — ${n.fatal}` : ''}`,
     );
     for (const l of f.lastLines.slice(-8)) this.progress(`   | ${l}`);
-    if (this.opts.scenario.onNodeFailure === 'abort' || n.role !== 'ue') this.abort(`node ${n.id} died`);
+    if (this.opts.scenario.onNodeFailure === 'abort' || (n.role !== 'ue' && n.role !== 'remote-ue'))
+      this.abort(`node ${n.id} died`);
   }
 
   /** Runs the whole scenario and always tears everything down before resolving. */
@@ -266,6 +270,63 @@ export class Run {
       }
       await Promise.all(inFlight);
       this.checkAbort();
+      // UE-to-network relay part: the AAA, then the network sink, then the relays, then the remote UEs.
+      const relayPlan = planRelay(s);
+      if (relayPlan && s.relay) {
+        this.phase = 'start-up of the AAA and the network';
+        const aaa = this.spawn({
+          role: 'aaa',
+          id: 'aaa',
+          roleConfig: {
+            secret: relayPlan.secret,
+            networkName: s.relay.networkName,
+            requestIdentity: s.relay.requestIdentity,
+            subscribers: relayPlan.subscribers,
+          },
+        });
+        const network = this.spawn({ role: 'network', id: 'network' });
+        await Promise.all([aaa.waitReady(s.readyTimeout), network.waitReady(s.readyTimeout)]);
+        this.checkAbort();
+        this.phase = 'start-up of the relays';
+        const relayDiscovery = {
+          address: net.addresses[0]!.replace(/\.\d+$/, '.250'),
+          port: await freeUdpPort(),
+        };
+        const relayNodes = relayPlan.relays.map((r) =>
+          this.spawn({
+            role: 'relay',
+            id: r.id,
+            roleConfig: {
+              aaa: { host: '127.0.0.1', port: aaa.endpoints.radius! },
+              secret: relayPlan.secret,
+              network: { host: '127.0.0.1', port: network.endpoints.userPlane! },
+              discovery: relayDiscovery,
+              rsc: r.rsc,
+            },
+          }),
+        );
+        await Promise.all(relayNodes.map((r) => r.waitReady(s.readyTimeout)));
+        this.checkAbort();
+        this.phase = 'start-up of the remote UEs';
+        for (const ru of relayPlan.remoteUes) {
+          this.checkAbort();
+          const node = this.spawn({
+            role: 'remote-ue',
+            id: ru.id,
+            roleConfig: { ...ru.roleConfig, discovery: relayDiscovery },
+          });
+          ues.push(node);
+          const p: Promise<void> = node.waitReady(s.readyTimeout).then(
+            () => undefined,
+            () => undefined,
+          );
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+          while (inFlight.size >= 8) await Promise.race(inFlight);
+        }
+        await Promise.all(inFlight);
+        this.checkAbort();
+      }
       const notReady = ues.filter((u) => !u.ready);
       for (const u of notReady) problems.push(`${u.id} never became ready`);
       startupSeconds = (performance.now() - t0) / 1000;
@@ -372,7 +433,7 @@ export class Run {
   async teardown(): Promise<void> {
     this.tearingDown = true;
     this.phase = 'teardown';
-    const order: RoleName[] = ['ue', 'prose-function', 'kms'];
+    const order: RoleName[] = ['remote-ue', 'relay', 'ue', 'prose-function', 'network', 'aaa', 'kms'];
     for (const role of order) {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
@@ -397,7 +458,16 @@ export class Run {
     const s = this.opts.scenario;
     const byId = new Map(a.statuses.map((st) => [st.id, st]));
     const roles: RoleSummary[] = [];
-    for (const role of ['kms', 'prose-function', 'ue'] as RoleName[]) {
+    const failed = new Set(this.failures.map((f) => f.id));
+    for (const role of [
+      'kms',
+      'prose-function',
+      'ue',
+      'aaa',
+      'network',
+      'relay',
+      'remote-ue',
+    ] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;
       const rss = ns.map((n) => byId.get(n.id)?.rssBytes ?? 0).filter((x) => x > 0);
@@ -405,14 +475,12 @@ export class Run {
       roles.push({
         role,
         processes: ns.length,
-        up: ns.filter(
-          (n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id),
-        ).length,
+        up: ns.filter((n) => n.ready && !failed.has(n.id)).length,
         provisioned: ns.filter((n) => byId.get(n.id)?.provisioned).length,
         errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
         pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
         pc5FramesReceived: metric('prosec_pc5_frames_received_total'),
-        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total'),
+        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total') + metric('prosec_udp_socket_drops_total'),
         rssMiB: mib(rss),
       });
     }
@@ -423,10 +491,12 @@ export class Run {
       for (const [k, v] of Object.entries(sumBy(ss, 'prosec_pc5_frames_dropped_total', 'reason'))) {
         pc5DroppedByReason[k] = (pc5DroppedByReason[k] ?? 0) + v;
       }
+      const kernel = sumOf(ss, 'prosec_udp_socket_drops_total');
+      if (kernel > 0)
+        pc5DroppedByReason.socket_buffer_full = (pc5DroppedByReason.socket_buffer_full ?? 0) + kernel;
     }
     const problems = [...a.problems];
     const members = groupMembers(s);
-    const failed = new Set(this.failures.map((f) => f.id));
     const groups = s.groups.map((g) => {
       const ids = members.get(g.id)!.filter((id) => !failed.has(id));
       const heard = ids.map((id) => {
@@ -459,6 +529,8 @@ export class Run {
         }
       }
     }
+    const relay = summariseRelay(s, a.statuses, a.trafficSeconds > 0);
+    if (relay) problems.push(...relay.problems);
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -482,6 +554,7 @@ export class Run {
             dataDir: this.prometheusServer.dataDir,
           }
         : undefined,
+      ...(relay ? { relay: relay.summary } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -593,6 +666,7 @@ export function formatSummary(s: RunSummary): string {
   if (reg) lines.push(`registrations: ${reg}`);
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (s.relay) lines.push(...formatRelaySummary(s.relay));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -1,5 +1,6 @@
 // The Prometheus metrics every prosec node exposes: one registry per process, `prosec_` names, base units.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ownUdpDrops } from './udp-drops.js';
 
 /** Key-setup latency buckets (seconds): resolve 0.1 ms to 10 s. */
 export const KEY_SETUP_BUCKETS = [
@@ -22,10 +23,16 @@ export interface NodeMetrics {
   pc5BytesSent: Counter<'kind'>;
   pc5BytesReceived: Counter<'kind'>;
   pc5FramesDropped: Counter<'reason'>;
+  pc5SocketDrops: Counter;
   registrations: Counter<'result'>;
   registrationSeconds: Histogram<'result'>;
   enrollmentSeconds: Histogram<'result'>;
   keySetupSeconds: Histogram<'procedure' | 'method' | 'result'>;
+  eapAuthResults: Counter<'result' | 'cause'>;
+  radiusPackets: Counter<'outcome'>;
+  radiusDropped: Counter<'reason'>;
+  relayBytes: Counter<'direction'>;
+  relayDropped: Counter<'reason'>;
 }
 
 /** Creates the registry and every metric of the catalogue (docs/metrics.md). */
@@ -36,6 +43,7 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
   // available per type (nodejs_active_handles{type}, nodejs_active_requests{type}, nodejs_active_resources{type}).
   for (const n of NONCONFORMANT_DEFAULT_METRICS) registry.removeSingleMetric(n);
   const registers = [registry];
+  let socketDropsSeen = 0;
   const m: NodeMetrics = {
     registry,
     nodeInfo: new Gauge({
@@ -75,6 +83,17 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       labelNames: ['reason'],
       registers,
     }),
+    pc5SocketDrops: new Counter({
+      name: 'prosec_udp_socket_drops_total',
+      help: 'Datagrams the kernel dropped because a UDP receive buffer of this process was full (PC5 sockets).',
+      registers,
+      collect() {
+        // Read at scrape time: the kernel's per-socket counters only grow while the sockets live.
+        const now = ownUdpDrops();
+        if (now > socketDropsSeen) this.inc(now - socketDropsSeen);
+        socketDropsSeen = Math.max(socketDropsSeen, now);
+      },
+    }),
     registrations: new Counter({
       name: 'prosec_registrations_total',
       help: 'UE registrations over PC3, by result (accepted or the reject cause).',
@@ -100,6 +119,36 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       help: 'Latency of key establishment procedures, by procedure, method and result.',
       labelNames: ['procedure', 'method', 'result'],
       buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    eapAuthResults: new Counter({
+      name: 'prosec_eap_auth_results_total',
+      help: "EAP-AKA' authentications finished at this node (AAA server, relay or remote UE), by result and cause.",
+      labelNames: ['result', 'cause'],
+      registers,
+    }),
+    radiusPackets: new Counter({
+      name: 'prosec_radius_requests_total',
+      help: 'AAA side: Access-Requests answered, by outcome (challenge, accept, reject, duplicate).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    radiusDropped: new Counter({
+      name: 'prosec_radius_dropped_total',
+      help: 'RADIUS datagrams silently discarded, by reason (bad_message_authenticator, truncated, ...).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    relayBytes: new Counter({
+      name: 'prosec_relay_bytes_total',
+      help: 'UE-to-network relay: user-data payload octets relayed, by direction (uplink = remote UE to network).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    relayDropped: new Counter({
+      name: 'prosec_relay_dropped_total',
+      help: 'UE-to-network relay path: PC5 relay frames dropped, by reason (mac, replay, malformed, no_context, ...).',
+      labelNames: ['reason'],
       registers,
     }),
   };
