@@ -45,6 +45,18 @@ export function overview() {
         q(`sum by (role) (${rate('prosec_pc3_frames_received_total')})`, 'received by {{role}}'),
       ]),
     )
+    .withRow(new RowBuilder('UE-to-network relay'))
+    .withPanel(
+      timeseries('Relay user data (payload octets)', 'Bps', [
+        q(`sum by (direction) (${rate('prosec_relay_bytes_total')})`, '{{direction}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries("EAP-AKA' authentications and RADIUS (cumulative)", 'none', [
+        q(`sum by (role, result) (prosec_eap_auth_results_total{${RUN}})`, 'EAP {{result}} at {{role}}'),
+        q(`sum by (outcome) (prosec_radius_requests_total{${RUN}})`, 'RADIUS {{outcome}}'),
+      ]),
+    )
     .withRow(new RowBuilder('Latency'))
     .withPanel(
       timeseries(
@@ -78,6 +90,12 @@ export function overview() {
           q(
             `sum by (cause) (prosec_pc3_enrollments_total{${RUN}, result="rejected"})`,
             'enrollment rejected: {{cause}}',
+          ),
+          q(`sum by (reason) (prosec_relay_dropped_total{${RUN}})`, 'relay dropped: {{reason}}'),
+          q(`sum by (reason) (prosec_radius_dropped_total{${RUN}})`, 'RADIUS dropped: {{reason}}'),
+          q(
+            `sum by (cause) (prosec_eap_auth_results_total{${RUN}, result="failure"})`,
+            "EAP-AKA' failed: {{cause}}",
           ),
         ],
         { w: 24 },

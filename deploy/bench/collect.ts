@@ -127,11 +127,13 @@ export function figures(ues: number, c: Collected | undefined, s: RunSummary): R
   const all = [...(c?.samples.values() ?? [])].flatMap((x) => x.samples);
   const total = (name: string) => sumOf(all, name);
   const lat: Record<string, LatencyFigures> = {};
-  for (const [k, h] of histogramsFrom(
-    all.filter((x) => x.labels.result === undefined || x.labels.result === 'ok'),
-    'prosec_key_setup_seconds',
-    ['procedure', 'method'],
-  ))
+  // Successful key setups: roles label them 'ok' (PC3 TLS, direct links) or 'success' (EAP-AKA').
+  const success = (x: Sample) =>
+    x.labels.result === undefined || x.labels.result === 'ok' || x.labels.result === 'success';
+  for (const [k, h] of histogramsFrom(all.filter(success), 'prosec_key_setup_seconds', [
+    'procedure',
+    'method',
+  ]))
     lat[`key_setup:${k}`] = latency(h);
   const reg = histogramsFrom(
     all.filter((x) => x.labels.result === undefined || x.labels.result === 'accepted'),

@@ -39,6 +39,11 @@ groups:
   - { id: team, members: all }
 traffic: { groupRate: 10, payloadBytes: 100 }
 metrics: { processMetrics: true }
+relay:
+  relays: 1
+  remoteUes: 2
+  wrongKeyUes: 1
+  userData: { rate: 20, payloadBytes: 100 }
 `;
 
 test('prosec up --prometheus without a prometheus binary stops before starting anything and says how to install it', () => {
@@ -111,6 +116,15 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
       c.setTimeout(3000, () => c.destroy());
     });
 
+    // Garbage at the AAA's RADIUS port and a relay_data frame from an unknown remote UE at the relay.
+    const aaa = state.nodes.find((n) => n.role === 'aaa')!;
+    const relay = state.nodes.find((n) => n.role === 'relay')!;
+    const sock2 = createSocket('udp4');
+    await new Promise((r) => sock2.send(Buffer.from('xx'), aaa.endpoints.radius!, '127.0.0.1', r));
+    const frame = Buffer.from([0x50, 0x35, 1, 0x31, 0, 0, 0, 9, 0, 0, 1, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4]);
+    frame.writeUIntBE(relay.endpoints.l2Id!, 8, 3);
+    await new Promise((r) => sock2.send(frame, relay.endpoints.pc5!, '127.0.0.1', r));
+    sock2.close();
     const kms = state.nodes.find((n) => n.role === 'kms')!;
     await assert.rejects(
       enroll({
@@ -126,7 +140,7 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
 
     // promtool check metrics on one node of every role (with the default process metrics on).
     if (bins!.promtool) {
-      for (const role of ['kms', 'prose-function', 'ue']) {
+      for (const role of ['kms', 'prose-function', 'ue', 'aaa', 'network', 'relay', 'remote-ue']) {
         const n = state.nodes.find((x) => x.role === role)!;
         const text = await (await fetch(`http://127.0.0.1:${n.metricsPort}/metrics`)).text();
         assert.match(text, /^prosec_node_info/m);
@@ -153,6 +167,10 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
       kms: 1,
       'prose-function': 1,
       ue: 5,
+      aaa: 1,
+      network: 1,
+      relay: 1,
+      'remote-ue': 2,
     });
 
     // The compose Prometheus config (deploy/compose/prometheus.yml), with /runs pointing at this runs folder,
