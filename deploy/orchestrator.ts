@@ -7,6 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
+import {
+  type DirectLinkSummary,
+  directLinkProblems,
+  formatDirectLinks,
+  planDirectLinks,
+  summariseDirectLinks,
+} from './direct-links.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
@@ -58,6 +65,8 @@ export interface RunSummary {
   registrations: Record<string, number>;
   pc5DroppedByReason: Record<string, number>;
   failures: NodeFailure[];
+  /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
+  directLinks?: DirectLinkSummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -82,6 +91,7 @@ export class Run {
   private abortWake: (() => void) | undefined;
   private readonly progress: (line: string) => void;
   private readonly enrollmentSecret = randomBytes(32).toString('hex');
+  private directLinkPairs = 0;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -211,6 +221,11 @@ export class Run {
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
+      const directLinks = await planDirectLinks(s, subscribed, {
+        host: '127.0.0.1',
+        port: kms.endpoints.keys!,
+      });
+      this.directLinkPairs = directLinks.size / 2;
       const ues: NodeProcess[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -222,7 +237,11 @@ export class Run {
           id,
           kms: kmsEndpoint,
           proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! },
-          roleConfig: { traffic: s.traffic, expectRejection: unsubscribed.includes(id) },
+          roleConfig: {
+            traffic: s.traffic,
+            expectRejection: unsubscribed.includes(id),
+            ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
+          },
         });
         ues.push(ue);
         const p: Promise<void> = ue.waitReady(s.readyTimeout).then(
@@ -407,6 +426,8 @@ export class Run {
         }
       }
     }
+    const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
+    if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -423,6 +444,7 @@ export class Run {
       registrations,
       pc5DroppedByReason,
       failures: this.failures,
+      ...(directLinks ? { directLinks } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -532,6 +554,7 @@ export function formatSummary(s: RunSummary): string {
   if (reg) lines.push(`registrations: ${reg}`);
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(...formatDirectLinks(s.directLinks));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,
