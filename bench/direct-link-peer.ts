@@ -46,7 +46,7 @@ function got(n: number): void {
   lastNs = now;
   packets++;
   bytes += n;
-  if (packets % 1000 === 0) send({ t: 'progress', packets });
+  if (packets % 250 === 0) send({ t: 'progress', packets });
 }
 
 process.on('message', async (m: PeerCommand) => {

@@ -29,7 +29,7 @@ const PACKETS = Number(process.env.DL_BENCH_PACKETS ?? 30_000);
 const ROUNDS = Number(process.env.DL_BENCH_ROUNDS ?? 5);
 const PHASE_CAP_MS = 60_000;
 const PAYLOAD = 1200;
-const WINDOW = 2000;
+const WINDOW = Number(process.env.DL_BENCH_WINDOW ?? 1500);
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -212,7 +212,8 @@ console.log(
     .join(' ')}`,
 );
 console.log('\n1. link establishment (DCR -> DSMC -> Complete), set-up time measured by the initiator');
-{
+if (process.env.DL_BENCH_SKIP_SETUP) console.log('  (skipped: DL_BENCH_SKIP_SETUP)');
+else {
   const { peer, sides } = await setUp(Math.max(1, SIMUL), POLICY, ALL);
   const s0 = sides[0]!;
   // Baseline measured first and last; its median is the reference.
