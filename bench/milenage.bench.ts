@@ -2,7 +2,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Milenage } from '../crypto-core/milenage.js';
 import { report } from './harness.js';
-import { benchInterleaved } from './interleave.js';
+import { benchInterleaved, reportCpu } from './interleave.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const k = new Uint8Array(randomBytes(16));
@@ -38,4 +38,5 @@ const [base, gen, fresh] = benchInterleaved(
 report(base!);
 report(gen!, base);
 report(fresh!, base);
+for (const r of [base!, gen!, fresh!]) reportCpu(r);
 if (sink === 0.5) console.log(sink);

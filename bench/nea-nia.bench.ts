@@ -3,7 +3,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { nea } from '../crypto-core/nea.js';
 import { nia } from '../crypto-core/nia.js';
 import { report } from './harness.js';
-import { benchInterleaved, type Candidate } from './interleave.js';
+import { benchInterleaved, type Candidate, reportCpu } from './interleave.js';
 
 const SIZE = 1200;
 const BITS = SIZE * 8;
@@ -46,4 +46,5 @@ console.log(`128-NEA/NIA, ${SIZE}-byte packets, medians of ${ROUNDS} interleaved
 const [base, ...rest] = benchInterleaved(cands, ROUNDS);
 report(base!);
 for (const r of rest) report(r, base);
+for (const r of [base!, ...rest]) reportCpu(r, SIZE);
 if (sink === 0.5) console.log(sink);

@@ -17,6 +17,8 @@ export interface ReceiverReport {
   firstNs: string;
   lastNs: string;
   dropped: number;
+  /** CPU time (user + system, microseconds) this receiver used between join and report. */
+  cpuUs: number;
 }
 
 let received = 0;
@@ -24,6 +26,7 @@ let bytes = 0;
 let firstNs = 0n;
 let lastNs = 0n;
 let dropped = 0;
+let cpu0 = process.cpuUsage();
 let medium: UdpPc5Medium | undefined;
 let raw: dgram.Socket | undefined;
 
@@ -54,6 +57,7 @@ async function handle(msg: ReceiverCommand): Promise<void> {
     received = 0;
     bytes = 0;
     dropped = 0;
+    cpu0 = process.cpuUsage();
     if (msg.mode === 'medium') {
       medium = new UdpPc5Medium({ l2Id: msg.l2Id });
       await medium.start();
@@ -70,6 +74,7 @@ async function handle(msg: ReceiverCommand): Promise<void> {
   } else if (msg.cmd === 'peek') {
     process.send!({ ok: 'peek', received });
   } else if (msg.cmd === 'report') {
+    const cpu = process.cpuUsage(cpu0);
     await teardown();
     const rep: ReceiverReport = {
       received,
@@ -77,6 +82,7 @@ async function handle(msg: ReceiverCommand): Promise<void> {
       firstNs: firstNs.toString(),
       lastNs: lastNs.toString(),
       dropped,
+      cpuUs: cpu.user + cpu.system,
     };
     process.send!({ ok: 'report', report: rep });
   } else if (msg.cmd === 'exit') {

@@ -4,13 +4,14 @@
 // Run: npm run bench:pc5   (env PC5_BENCH_FANOUT=1,10,50  PC5_BENCH_ROUNDS=5)
 import { type ChildProcess, fork } from 'node:child_process';
 import dgram from 'node:dgram';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PC5_HEADER_SIZE } from '../transport/pc5/frame.js';
 import type { Pc5Group } from '../transport/pc5/medium.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
 import { PC5_SOCKET_BUFFER_SIZE, UdpPc5Medium } from '../transport/pc5/udp-medium.js';
-import { median } from './harness.js';
+import { bench, median, report } from './harness.js';
 import type { ReceiverCommand, ReceiverReport } from './pc5-receiver.js';
 
 const FRAME_BYTES = 1200;
@@ -146,6 +147,8 @@ interface RoundResult {
   senderPps: number;
   deliveredPps: number;
   lossPct: number;
+  /** Receiver CPU (user + system) per received frame, microseconds, all receivers together. */
+  rxCpuUsPerFrame: number;
 }
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -210,7 +213,42 @@ async function runRound(
     senderPps: sent / (Number(t1 - t0) / 1e9),
     deliveredPps: received / (Number(lastNs - t0) / 1e9),
     lossPct: sent === 0 ? 100 : 100 * (1 - received / (sent * rx.length)),
+    rxCpuUsPerFrame: reports.reduce((a, r) => a + r.cpuUs, 0) / Math.max(1, received),
   };
+}
+
+/** Send-path cost alone (a group nobody joined, so no receiver competes for the CPU), via the harness. */
+async function sendPathBench(): Promise<void> {
+  const group: Pc5Group = { address: '239.77.255.1', port: await freePort() };
+  const m = new UdpPc5Medium({ l2Id: 0xbe0002 });
+  await m.start();
+  const frame = { type: 'test' as const, dstL2Id: 1, payload: new Uint8Array(FRAME_BYTES - PC5_HEADER_SIZE) };
+  const raw = dgram.createSocket({
+    type: 'udp4',
+    sendBufferSize: PC5_SOCKET_BUFFER_SIZE,
+    lookup: ((a: string, _o: unknown, cb: (e: null, a: string, f: number) => void) =>
+      cb(null, a, 4)) as never,
+  });
+  await new Promise<void>((r) => raw.bind(0, '127.0.0.1', () => r()));
+  raw.setMulticastInterface('127.0.0.1');
+  raw.setMulticastTTL(0);
+  const buf = Buffer.alloc(FRAME_BYTES);
+  const noop = (): void => {};
+  const opts = { bytesPerOp: FRAME_BYTES, rounds: 5, minRoundMs: 150, maxOpsPerRound: 100_000 };
+  console.log('send path only (group without members, sender alone):');
+  const rawRes = bench(
+    'raw dgram send (sync lookup)',
+    () => raw.send(buf, group.port, group.address, noop),
+    opts,
+  );
+  await m.drain();
+  await new Promise((r) => setTimeout(r, 50));
+  const medRes = bench('UdpPc5Medium.sendToGroup', () => m.sendToGroup(group, frame), opts);
+  await m.drain();
+  report(rawRes);
+  report(medRes, rawRes);
+  await m.close();
+  await new Promise<void>((r) => raw.close(() => r()));
 }
 
 async function freePort(): Promise<number> {
@@ -231,6 +269,9 @@ interface Summary {
   senderPps: number;
   deliveredPps: number;
   lossPct: number;
+  rxCpuUsPerFrame: number;
+  /** Lowest and highest sender rate over the rounds (the machine is shared: this shows the noise). */
+  senderPpsRange: [number, number];
   maxLosslessPps?: number;
 }
 
@@ -244,8 +285,14 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${availableParallelism()} CPUs`,
+  );
+  console.log(
     `PC5 throughput, ${FRAME_BYTES}-byte frames, ${ROUNDS} rounds per point (medians), receivers are separate processes`,
   );
+  await sendPathBench();
   const summaries: Summary[] = [];
   for (const n of FANOUTS) {
     const rx: Receiver[] = [];
@@ -272,6 +319,8 @@ async function main(): Promise<void> {
         senderPps: median(rs.map((x) => x.senderPps)),
         deliveredPps: median(rs.map((x) => x.deliveredPps)),
         lossPct: median(rs.map((x) => x.lossPct)),
+        rxCpuUsPerFrame: median(rs.map((x) => x.rxCpuUsPerFrame)),
+        senderPpsRange: [Math.min(...rs.map((x) => x.senderPps)), Math.max(...rs.map((x) => x.senderPps))],
       };
       // Highest paced rate without loss (one round per step, from the unpaced rate down).
       if (sums[mode].lossPct === 0) sums[mode].maxLosslessPps = sums[mode].senderPps;
@@ -296,8 +345,10 @@ async function main(): Promise<void> {
         [
           `1 -> ${String(n).padStart(2)} ${mode.padEnd(8)}`,
           `sent ${fmt(s.senderPps).padStart(8)} pps ${mbps(s.senderPps).padStart(6)} MB/s`,
+          `(${fmt(s.senderPpsRange[0])}-${fmt(s.senderPpsRange[1])})`,
           `delivered ${fmt(s.deliveredPps).padStart(8)} pps ${mbps(s.deliveredPps).padStart(6)} MB/s`,
           `loss ${s.lossPct.toFixed(2)}%`,
+          `rx cpu ${s.rxCpuUsPerFrame.toFixed(1)} us/frame`,
           `max lossless ${s.maxLosslessPps === undefined ? 'n/a (< 5% of unpaced)' : `${fmt(s.maxLosslessPps)} pps`}`,
         ].join('  '),
       );
@@ -311,6 +362,11 @@ async function main(): Promise<void> {
     await Promise.all(rx.map((r) => r.stop()));
     killChildren();
   }
+  console.log(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(JSON.stringify({ frameBytes: FRAME_BYTES, rounds: ROUNDS, results: summaries }));
 }
 

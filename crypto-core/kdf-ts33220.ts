@@ -35,8 +35,3 @@ export function kdf(key: Uint8Array, fc: number, ...params: Uint8Array[]): Uint8
   const s = kdfInputString(fc, ...params);
   return new Uint8Array(createHmac('sha256', key).update(s).digest());
 }
-
-/** TS 33.220 B.2.0 / TS 33.401 A.7 truncation: the n least significant bits (last n/8 octets) of the KDF output. */
-export function kdfTruncate(out: Uint8Array, bits: 128 | 256): Uint8Array {
-  return bits === 256 ? out : out.slice(32 - bits / 8);
-}

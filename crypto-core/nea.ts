@@ -55,14 +55,14 @@ export function checkCipherInputs(
   }
 }
 
-let ksScratch = new Uint32Array(512);
-function keystreamBuffer(words: number): Uint32Array {
-  if (ksScratch.length < words) ksScratch = new Uint32Array(Math.max(words, ksScratch.length * 2));
+let ksScratch = new Int32Array(512);
+function keystreamBuffer(words: number): Int32Array {
+  if (ksScratch.length < words) ksScratch = new Int32Array(Math.max(words, ksScratch.length * 2));
   return ksScratch;
 }
 
 /** XORs `nbytes` of `data` with big-endian keystream words into a new array. */
-function xorKeystream(data: Uint8Array, ks: Uint32Array, nbytes: number): Uint8Array {
+function xorKeystream(data: Uint8Array, ks: Int32Array, nbytes: number): Uint8Array {
   const out = new Uint8Array(nbytes);
   const full = nbytes >>> 2;
   let o = 0;
@@ -98,8 +98,8 @@ export function nea1(
   checkCipherInputs('128-NEA1', 1, key, count, bearer, direction, data, lengthBits);
   const words = Math.ceil(lengthBits / 32);
   const ks = keystreamBuffer(words);
-  const bd = ((bearer << 27) | (direction << 26)) >>> 0;
-  snow3gKeystream(key, bd, count, bd, count, ks, words);
+  const bd = (bearer << 27) | (direction << 26);
+  snow3gKeystream(key, bd, count | 0, bd, count | 0, ks, words);
   return maskTail(xorKeystream(data, ks, (lengthBits + 7) >>> 3), lengthBits);
 }
 

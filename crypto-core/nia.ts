@@ -14,23 +14,23 @@ export type NiaAlgorithm = 0 | 1 | 2 | 3;
 // ---- 128-NIA1: UIA2 (ETSI/SAGE UEA2&UIA2 Document 1, 4.3/4.4) -------------------------------------------------
 // GF(2^64) with reduction x^64 + x^4 + x^3 + x + 1 (c = 0x1b), 64-bit values as (hi, lo) 32-bit halves.
 // MUL64(V, P) by 4-bit windows: table[16*j + n] = (n * x^(4j)) * P for the 16 nibble positions j of V.
-const pHi = new Uint32Array(256);
-const pLo = new Uint32Array(256);
-const qHi = new Uint32Array(256);
-const qLo = new Uint32Array(256);
-const baseHi = new Uint32Array(4);
-const baseLo = new Uint32Array(4);
+const pHi = new Int32Array(256);
+const pLo = new Int32Array(256);
+const qHi = new Int32Array(256);
+const qLo = new Int32Array(256);
+const baseHi = new Int32Array(4);
+const baseLo = new Int32Array(4);
 
 /** Fills the 16 x 16 nibble tables for the fixed multiplier (hi, lo) (UIA2 4.3.3 MUL64 with MUL64xPOW, tabulated). */
-function buildMul64Table(hi: number, lo: number, tHi: Uint32Array, tLo: Uint32Array): void {
+function buildMul64Table(hi: number, lo: number, tHi: Int32Array, tLo: Int32Array): void {
   for (let j = 0; j < 16; j++) {
     for (let b = 0; b < 4; b++) {
       baseHi[b] = hi;
       baseLo[b] = lo;
       // MUL64x (UIA2 4.3.1): shift left by one, reduce with 0x1b when the leftmost bit falls out.
       const carry = hi >>> 31;
-      hi = ((hi << 1) | (lo >>> 31)) >>> 0;
-      lo = ((lo << 1) ^ (carry ? 0x1b : 0)) >>> 0;
+      hi = (hi << 1) | (lo >>> 31);
+      lo = (lo << 1) ^ (carry ? 0x1b : 0);
     }
     const o = j * 16;
     tHi[o] = 0;
@@ -47,7 +47,7 @@ function buildMul64Table(hi: number, lo: number, tHi: Uint32Array, tLo: Uint32Ar
 let mulHi = 0;
 let mulLo = 0;
 /** (vh, vl) * P using the nibble tables; result in mulHi/mulLo. */
-function mul64(vh: number, vl: number, tHi: Uint32Array, tLo: Uint32Array): void {
+function mul64(vh: number, vl: number, tHi: Int32Array, tLo: Int32Array): void {
   let h = 0;
   let l = 0;
   for (let j = 0; j < 8; j++) {
@@ -56,15 +56,16 @@ function mul64(vh: number, vl: number, tHi: Uint32Array, tLo: Uint32Array): void
     h ^= tHi[a]! ^ tHi[b]!;
     l ^= tLo[a]! ^ tLo[b]!;
   }
-  mulHi = h >>> 0;
-  mulLo = l >>> 0;
+  mulHi = h;
+  mulLo = l;
 }
 
-const z5 = new Uint32Array(5);
+const z5 = new Int32Array(5);
 const tail = new Uint8Array(8);
 
+/** Big-endian 32-bit word at `o`, as a signed 32-bit value. */
 function readU32(m: Uint8Array, o: number): number {
-  return ((m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!) >>> 0;
+  return (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
 }
 
 function macBytes(word: number): Uint8Array {
@@ -81,17 +82,9 @@ export function nia1(
   lengthBits: number,
 ): Uint8Array {
   checkCipherInputs('128-NIA1', 1, key, count, bearer, direction, message, lengthBits);
-  const fresh = (bearer << 27) >>> 0;
+  const fresh = bearer << 27;
   // UIA2 4.4: IV3 = COUNT-I, IV2 = FRESH, IV1 = DIRECTION<<31 ^ COUNT-I, IV0 = FRESH ^ DIRECTION<<15.
-  snow3gKeystream(
-    key,
-    (fresh ^ (direction << 15)) >>> 0,
-    (count ^ (direction << 31)) >>> 0,
-    fresh,
-    count,
-    z5,
-    5,
-  );
+  snow3gKeystream(key, fresh ^ (direction << 15), count ^ (direction << 31), fresh, count | 0, z5, 5);
   buildMul64Table(z5[0]!, z5[1]!, pHi, pLo);
   // D - 1 = ceil(LENGTH/64) message blocks, the last zero-padded and masked to LENGTH bits.
   const blocks = Math.ceil(lengthBits / 64);
@@ -119,10 +112,10 @@ export function nia1(
   }
   // EVAL ^= LENGTH (64-bit), EVAL = EVAL * Q, MAC-I = EVAL[0..31] ^ z5.
   eh ^= Math.floor(lengthBits / 0x100000000);
-  el ^= lengthBits >>> 0;
+  el ^= lengthBits | 0;
   buildMul64Table(z5[2]!, z5[3]!, qHi, qLo);
-  mul64(eh >>> 0, el >>> 0, qHi, qLo);
-  return macBytes((mulHi ^ z5[4]!) >>> 0);
+  mul64(eh, el, qHi, qLo);
+  return macBytes(mulHi ^ z5[4]!);
 }
 
 const cmacPrefix = new Uint8Array(8);
@@ -146,7 +139,7 @@ export function nia2(
 }
 
 const eia3Iv = new Uint8Array(16);
-let eia3Ks = new Uint32Array(64);
+let eia3Ks = new Int32Array(64);
 const msgTail = new Uint8Array(4);
 
 /** EIA3 spec 4 (128-EIA3): T = XOR of z_i for each set message bit i, ^ z_LENGTH, MAC = T ^ z_{32(L-1)}. */
@@ -175,7 +168,7 @@ export function nia3(
   // L = ceil(LENGTH/32) + 2 keystream words.
   const mwords = Math.ceil(lengthBits / 32);
   const words = mwords + 2;
-  if (eia3Ks.length < words) eia3Ks = new Uint32Array(Math.max(words, eia3Ks.length * 2));
+  if (eia3Ks.length < words) eia3Ks = new Int32Array(Math.max(words, eia3Ks.length * 2));
   const z = eia3Ks;
   zucKeystream(key, iv, z, words);
   let t = 0;
@@ -203,7 +196,7 @@ export function nia3(
     while (m !== 0) {
       const k = Math.clz32(m);
       t ^= (k0 << k) | (k1 >>> (32 - k));
-      m ^= 0x80000000 >>> k;
+      m ^= 1 << (31 - k);
     }
   }
   // T ^= z_LENGTH, then MAC = T ^ z_{32(L-1)}.
@@ -211,7 +204,7 @@ export function nia3(
   const sh = lengthBits & 31;
   t ^= sh === 0 ? z[wi]! : (z[wi]! << sh) | (z[wi + 1]! >>> (32 - sh));
   t ^= z[words - 1]!;
-  return macBytes(t >>> 0);
+  return macBytes(t);
 }
 
 /** 128-NIA0 (TS 33.401 5.1.4.2 null integrity): MAC-I of 32 zero bits. */

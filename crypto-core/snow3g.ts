@@ -56,36 +56,35 @@ function buildSQ(): Uint8Array {
 }
 
 /** T-tables for S1/S2 (SNOW 3G spec 3.3.1/3.3.2): the S-box followed by the MixColumn-like map with reduction c. */
-function buildT(sbox: Uint8Array, c: number): Uint32Array[] {
-  const t = [0, 1, 2, 3].map(() => new Uint32Array(256));
+function buildT(sbox: Uint8Array, c: number): Int32Array[] {
+  const t = [0, 1, 2, 3].map(() => new Int32Array(256));
   for (let x = 0; x < 256; x++) {
     const s = sbox[x]!;
     const s2 = mulx(s, c);
     const s3 = s2 ^ s;
     // r0 = 2w0+w1+w2+3w3, r1 = 3w0+2w1+w2+w3, r2 = w0+3w1+2w2+w3, r3 = w0+w1+3w2+2w3 (w0, r0 most significant).
-    t[0]![x] = ((s2 << 24) | (s3 << 16) | (s << 8) | s) >>> 0;
-    t[1]![x] = ((s << 24) | (s2 << 16) | (s3 << 8) | s) >>> 0;
-    t[2]![x] = ((s << 24) | (s << 16) | (s2 << 8) | s3) >>> 0;
-    t[3]![x] = ((s3 << 24) | (s << 16) | (s << 8) | s2) >>> 0;
+    t[0]![x] = (s2 << 24) | (s3 << 16) | (s << 8) | s;
+    t[1]![x] = (s << 24) | (s2 << 16) | (s3 << 8) | s;
+    t[2]![x] = (s << 24) | (s << 16) | (s2 << 8) | s3;
+    t[3]![x] = (s3 << 24) | (s << 16) | (s << 8) | s2;
   }
   return t;
 }
 
 const SR = buildSR();
 const SQ = buildSQ();
-const [S1T0, S1T1, S1T2, S1T3] = buildT(SR, 0x1b) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-const [S2T0, S2T1, S2T2, S2T3] = buildT(SQ, 0x69) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+const [S1T0, S1T1, S1T2, S1T3] = buildT(SR, 0x1b) as [Int32Array, Int32Array, Int32Array, Int32Array];
+const [S2T0, S2T1, S2T2, S2T3] = buildT(SQ, 0x69) as [Int32Array, Int32Array, Int32Array, Int32Array];
 
 /** MULalpha and DIValpha tables (SNOW 3G spec 3.4.1/3.4.2). */
-const MUL_A = new Uint32Array(256);
-const DIV_A = new Uint32Array(256);
+const MUL_A = new Int32Array(256);
+const DIV_A = new Int32Array(256);
 for (let c = 0; c < 256; c++) {
   MUL_A[c] =
-    ((mulxPow(c, 23, 0xa9) << 24) |
-      (mulxPow(c, 245, 0xa9) << 16) |
-      (mulxPow(c, 48, 0xa9) << 8) |
-      mulxPow(c, 239, 0xa9)) >>>
-    0;
+    (mulxPow(c, 23, 0xa9) << 24) |
+    (mulxPow(c, 245, 0xa9) << 16) |
+    (mulxPow(c, 48, 0xa9) << 8) |
+    mulxPow(c, 239, 0xa9);
   DIV_A[c] =
     ((mulxPow(c, 16, 0xa9) << 24) |
       (mulxPow(c, 39, 0xa9) << 16) |
@@ -100,7 +99,8 @@ export const SNOW3G_SBOXES = { SR, SQ } as const;
 /**
  * SNOW 3G (spec 4.1 initialisation, 4.2 keystream generation): writes `n` keystream words into `out`.
  * `key` is the 128-bit key as octets (k3 = octets 0..3, ..., k0 = octets 12..15, as UEA2/UIA2 load CK/IK);
- * iv0..iv3 are the four IV words of the spec.
+ * iv0..iv3 are the four IV words of the spec. Words are stored as signed 32-bit values (all state stays int32
+ * for V8; read them with `>>> 0` for the unsigned value).
  */
 export function snow3gKeystream(
   key: Uint8Array,
@@ -108,31 +108,35 @@ export function snow3gKeystream(
   iv1: number,
   iv2: number,
   iv3: number,
-  out: Uint32Array,
+  out: Int32Array,
   n: number,
 ): void {
   requireLength('SNOW 3G key', key, 16);
-  const k3 = ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
-  const k2 = ((key[4]! << 24) | (key[5]! << 16) | (key[6]! << 8) | key[7]!) >>> 0;
-  const k1 = ((key[8]! << 24) | (key[9]! << 16) | (key[10]! << 8) | key[11]!) >>> 0;
-  const k0 = ((key[12]! << 24) | (key[13]! << 16) | (key[14]! << 8) | key[15]!) >>> 0;
-  const ONES = 0xffffffff;
-  let s15 = (k3 ^ iv0) >>> 0;
+  const k3 = (key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!;
+  const k2 = (key[4]! << 24) | (key[5]! << 16) | (key[6]! << 8) | key[7]!;
+  const k1 = (key[8]! << 24) | (key[9]! << 16) | (key[10]! << 8) | key[11]!;
+  const k0 = (key[12]! << 24) | (key[13]! << 16) | (key[14]! << 8) | key[15]!;
+  const ONES = -1;
+  iv0 |= 0;
+  iv1 |= 0;
+  iv2 |= 0;
+  iv3 |= 0;
+  let s15 = (k3 ^ iv0) | 0;
   let s14 = k2;
   let s13 = k1;
-  let s12 = (k0 ^ iv1) >>> 0;
-  let s11 = (k3 ^ ONES) >>> 0;
-  let s10 = (k2 ^ ONES ^ iv2) >>> 0;
-  let s9 = (k1 ^ ONES ^ iv3) >>> 0;
-  let s8 = (k0 ^ ONES) >>> 0;
+  let s12 = (k0 ^ iv1) | 0;
+  let s11 = (k3 ^ ONES) | 0;
+  let s10 = (k2 ^ ONES ^ iv2) | 0;
+  let s9 = (k1 ^ ONES ^ iv3) | 0;
+  let s8 = (k0 ^ ONES) | 0;
   let s7 = k3;
   let s6 = k2;
   let s5 = k1;
   let s4 = k0;
-  let s3 = (k3 ^ ONES) >>> 0;
-  let s2 = (k2 ^ ONES) >>> 0;
-  let s1 = (k1 ^ ONES) >>> 0;
-  let s0 = (k0 ^ ONES) >>> 0;
+  let s3 = (k3 ^ ONES) | 0;
+  let s2 = (k2 ^ ONES) | 0;
+  let s1 = (k1 ^ ONES) | 0;
+  let s0 = (k0 ^ ONES) | 0;
   let r1 = 0;
   let r2 = 0;
   let r3 = 0;
@@ -164,6 +168,6 @@ export function snow3gKeystream(
     s12 = s13;
     s13 = s14;
     s14 = s15;
-    s15 = v >>> 0;
+    s15 = v;
   }
 }

@@ -49,12 +49,12 @@ const S1 = hexTable(
 export const ZUC_SBOXES = { S0, S1 } as const;
 
 // S applied to a 32-bit word (S0, S1, S0, S1 from the most significant octet), as four shifted tables.
-const SB0 = new Uint32Array(256);
-const SB1 = new Uint32Array(256);
-const SB2 = new Uint32Array(256);
-const SB3 = new Uint32Array(256);
+const SB0 = new Int32Array(256);
+const SB1 = new Int32Array(256);
+const SB2 = new Int32Array(256);
+const SB3 = new Int32Array(256);
 for (let x = 0; x < 256; x++) {
-  SB0[x] = (S0[x]! << 24) >>> 0;
+  SB0[x] = S0[x]! << 24;
   SB1[x] = S1[x]! << 16;
   SB2[x] = S0[x]! << 8;
   SB3[x] = S1[x]!;
@@ -68,9 +68,9 @@ const D = [
 
 /**
  * ZUC (spec 3.6): loads `key` and the 16-octet `iv`, runs the 32 initialisation rounds and the discarded work
- * round, then writes `n` 32-bit keystream words into `out`.
+ * round, then writes `n` 32-bit keystream words into `out` (as signed 32-bit values; `>>> 0` gives the unsigned).
  */
-export function zucKeystream(key: Uint8Array, iv: Uint8Array, out: Uint32Array, n: number): void {
+export function zucKeystream(key: Uint8Array, iv: Uint8Array, out: Int32Array, n: number): void {
   requireLength('ZUC key', key, 16);
   requireLength('ZUC IV', iv, 16);
   // Key loading (spec 3.5): s_i = k_i || d_i || iv_i.

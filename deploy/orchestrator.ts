@@ -364,6 +364,7 @@ export class Run {
     const s = this.opts.scenario;
     const byId = new Map(a.statuses.map((st) => [st.id, st]));
     const roles: RoleSummary[] = [];
+    const failed = new Set(this.failures.map((f) => f.id));
     for (const role of ['kms', 'prose-function', 'ue'] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;
@@ -372,14 +373,12 @@ export class Run {
       roles.push({
         role,
         processes: ns.length,
-        up: ns.filter(
-          (n) => n.ready && (!n.exited || this.tearingDown) && !this.failures.some((f) => f.id === n.id),
-        ).length,
+        up: ns.filter((n) => n.ready && !failed.has(n.id)).length,
         provisioned: ns.filter((n) => byId.get(n.id)?.provisioned).length,
         errors: ns.reduce((acc, n) => acc + (byId.get(n.id)?.errors ?? 0), 0),
         pc5FramesSent: metric('prosec_pc5_frames_sent_total'),
         pc5FramesReceived: metric('prosec_pc5_frames_received_total'),
-        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total'),
+        pc5FramesDropped: metric('prosec_pc5_frames_dropped_total') + metric('prosec_udp_socket_drops_total'),
         rssMiB: mib(rss),
       });
     }
@@ -390,10 +389,12 @@ export class Run {
       for (const [k, v] of Object.entries(sumBy(ss, 'prosec_pc5_frames_dropped_total', 'reason'))) {
         pc5DroppedByReason[k] = (pc5DroppedByReason[k] ?? 0) + v;
       }
+      const kernel = sumOf(ss, 'prosec_udp_socket_drops_total');
+      if (kernel > 0)
+        pc5DroppedByReason.socket_buffer_full = (pc5DroppedByReason.socket_buffer_full ?? 0) + kernel;
     }
     const problems = [...a.problems];
     const members = groupMembers(s);
-    const failed = new Set(this.failures.map((f) => f.id));
     const groups = s.groups.map((g) => {
       const ids = members.get(g.id)!.filter((id) => !failed.has(id));
       const heard = ids.map((id) => {

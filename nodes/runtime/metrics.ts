@@ -1,5 +1,6 @@
 // The Prometheus metrics every prosec node exposes: one registry per process, `prosec_` names, base units.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ownUdpDrops } from './udp-drops.js';
 
 /** Key-setup latency buckets (seconds): resolve 0.1 ms to 10 s. */
 export const KEY_SETUP_BUCKETS = [
@@ -15,6 +16,7 @@ export interface NodeMetrics {
   pc5BytesSent: Counter<'kind'>;
   pc5BytesReceived: Counter<'kind'>;
   pc5FramesDropped: Counter<'reason'>;
+  pc5SocketDrops: Counter;
   registrations: Counter<'result'>;
   registrationSeconds: Histogram<'result'>;
   enrollmentSeconds: Histogram<'result'>;
@@ -32,6 +34,7 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let socketDropsSeen = 0;
   const m: NodeMetrics = {
     registry,
     nodeInfo: new Gauge({
@@ -70,6 +73,17 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       help: 'PC5 datagrams dropped, by reason (malformed frame reasons, send errors).',
       labelNames: ['reason'],
       registers,
+    }),
+    pc5SocketDrops: new Counter({
+      name: 'prosec_udp_socket_drops_total',
+      help: 'Datagrams the kernel dropped because a UDP receive buffer of this process was full (PC5 sockets).',
+      registers,
+      collect() {
+        // Read at scrape time: the kernel's per-socket counters only grow while the sockets live.
+        const now = ownUdpDrops();
+        if (now > socketDropsSeen) this.inc(now - socketDropsSeen);
+        socketDropsSeen = Math.max(socketDropsSeen, now);
+      },
     }),
     registrations: new Counter({
       name: 'prosec_registrations_total',

@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { concatBytes, toHex } from '../../crypto-core/bytes.js';
+import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
 import { KeyDataType, MacAlg, ntpFromUnixMs } from '../../crypto-core/mikey.js';
-import { buildPskMessage, buildSakkeIMessage } from '../../crypto-core/mikey-sakke.js';
+import { buildPskMessage, buildSakkeIMessage, parseSakkeIMessage } from '../../crypto-core/mikey-sakke.js';
+import { eccsiSign, eccsiVerify } from '../../crypto-core/rfc6507-eccsi.js';
+import { sakkeDecapsulate, sakkeEncapsulate } from '../../crypto-core/rfc6508-sakke.js';
+import { identityFor } from '../../crypto-core/rfc6509-identity.js';
 
 const PORT = 40269;
 
@@ -81,13 +85,21 @@ function collect(node: unknown, field: string, out: string[] = []): string[] {
   return out;
 }
 
-test('tshark decodes a MIKEY-SAKKE I_MESSAGE and a signed PSK message', (t) => {
+test('tshark decodes a real MIKEY-SAKKE I_MESSAGE (SAKKE + ECCSI) and a signed PSK message', (t) => {
   if (!hasTshark()) {
     t.skip('tshark not installed: apt-get install tshark');
     return;
   }
-  const sakkeData = concatBytes(Uint8Array.of(4), randomBytes(272)); // 0x04 || x || y || H: 273 octets
-  const fakeSig = () => concatBytes(randomBytes(64), Uint8Array.of(4), randomBytes(64)); // r || s || PVT
+  // A real I_MESSAGE: SSV encapsulated with SAKKE to the responder's RFC 6509 identifier, signed with the
+  // initiator's ECCSI key, both issued by a KMS generated here.
+  const now = new Date();
+  const kms = generateKmsMasterKeys('kms.prosec.example');
+  const initiator = issueBundle(kms, identityFor('tel:+447700900123', now), now);
+  const responder = issueBundle(kms, identityFor('tel:+447700900456', now), now);
+  const ssv = Uint8Array.from(randomBytes(16));
+  const sakkeData = sakkeEncapsulate(ssv, responder.identity, kms.Z_S); // 0x04 || x || y || H: 273 octets
+  const sign = (m: Uint8Array) =>
+    eccsiSign(m, initiator.identity, initiator.SSK, initiator.PVT, initiator.KPAK);
   const ts = ntpFromUnixMs(Date.UTC(2026, 10, 24, 16, 30, 0));
   const iMessage = buildSakkeIMessage({
     csbId: 0x1234abcd,
@@ -97,8 +109,14 @@ test('tshark decodes a MIKEY-SAKKE I_MESSAGE and a signed PSK message', (t) => {
     responderUri: 'tel:+447700900456',
     kmsUri: 'kms.prosec.example',
     sakkeData,
-    sign: fakeSig,
+    sign,
   });
+  // The responder verifies the ECCSI signature and recovers the SSV from the same bytes tshark reads.
+  const parsed = parseSakkeIMessage(iMessage, (signed, sig) =>
+    eccsiVerify(signed, sig, initiator.identity, kms.KPAK),
+  );
+  assert.deepEqual(sakkeDecapsulate(parsed.sakkeData, responder.identity, responder.RSK, kms.Z_S), ssv);
+  const fakeSig = () => concatBytes(randomBytes(64), Uint8Array.of(4), randomBytes(64)); // r || s || PVT
   const psk = buildPskMessage({
     csbId: 0x20000001,
     timestamp: ts,

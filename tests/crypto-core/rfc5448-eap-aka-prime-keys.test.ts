@@ -48,6 +48,23 @@ test(`RFC 5448 App. C / RFC 9048 App. D EAP-AKA' CK', IK', K_encr, K_aut, K_re, 
   }
 });
 
+interface KdfFile {
+  vectors: { case: number; key_ck_concat_ik: string; S: string; output: string }[];
+}
+
+test("RFC 5448 App. C CK'/IK' for all 4 RFC cases (cases 3-4 via kdf_ts33220.json): 4 of 4, CK' first", () => {
+  const k = loadVectors<KdfFile>('kdf_ts33220.json');
+  assert.equal(k.vectors.length, 4);
+  for (const v of k.vectors) {
+    const key = fromHex(v.key_ck_concat_ik);
+    const s = fromHex(v.S);
+    const name = new TextDecoder().decode(s.subarray(1, s.length - 10));
+    const sqnXorAk = s.subarray(s.length - 8, s.length - 2);
+    const r = deriveCkIkPrime(key.subarray(0, 16), key.subarray(16), name, sqnXorAk);
+    assert.equal(toHex(r.ckPrime) + toHex(r.ikPrime), v.output, `case ${v.case} (${name})`);
+  }
+});
+
 test("RFC 5448 3.4 PRF' chaining T1 = HMAC(K, S|0x01), T2 = HMAC(K, T1|S|0x02); fast re-auth MK layout of 3.3", () => {
   const key = new Uint8Array(32).fill(9);
   const s = Uint8Array.of(1, 2, 3);

@@ -9,6 +9,18 @@ import type { RunSummary } from '../../deploy/orchestrator.js';
 import { parsePrometheusText, sumBy } from '../../deploy/prom-text.js';
 import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
 
+/** Waits until the run under runsDir reports the traffic phase, and returns its state (PIDs, ports). */
+function waitRunning(runsDir: string) {
+  return waitFor(
+    'the run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    60_000,
+  );
+}
+
 function scenario(dir: string, body: string): string {
   const p = join(dir, 'scenario.yaml');
   writeFileSync(p, body);
@@ -36,14 +48,7 @@ test('prosec up: every subscribed UE registers over PC3, hears every group peer 
     '--runs-dir',
     runsDir,
   ]);
-  const state = await waitFor(
-    'the run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    60_000,
-  );
+  const state = await waitRunning(runsDir);
   // Throw garbage at ue-1's PC5 unicast socket: bad magic, a truncated header, a bad version.
   const ue1 = state.nodes.find((n) => n.id === 'ue-1')!;
   const sock = createSocket('udp4');
@@ -101,14 +106,7 @@ test('a UE killed mid-run is reported with its last log lines; the orchestrator 
     '--runs-dir',
     runsDir,
   ]);
-  const state = await waitFor(
-    'the run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    60_000,
-  );
+  const state = await waitRunning(runsDir);
   const victim = state.nodes.find((n) => n.id === 'ue-3')!;
   process.kill(victim.pid, 'SIGKILL');
   const { code } = await run.exit;
@@ -135,14 +133,7 @@ test('Ctrl-C (SIGINT) during a run stops every node and exits 130', async () => 
     '--runs-dir',
     runsDir,
   ]);
-  const state = await waitFor(
-    'the run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    60_000,
-  );
+  const state = await waitRunning(runsDir);
   run.child.kill('SIGINT');
   const { code } = await run.exit;
   assert.equal(code, 130, run.stderr());
@@ -191,14 +182,7 @@ test('prosec up --detach runs in the background; prosec down stops it and every 
   ]);
   assert.equal((await started.exit).code, 0, started.stderr());
   assert.match(started.stdout(), /prosec down/);
-  const state = await waitFor(
-    'the detached run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    60_000,
-  );
+  const state = await waitRunning(runsDir);
   assert.equal(isAlive(state.orchestratorPid), true);
   const down = runCli(['down', '--runs-dir', runsDir]);
   assert.equal((await down.exit).code, 0, down.stderr());

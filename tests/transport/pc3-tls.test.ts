@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { Pc3Client, Pc3RequestError } from '../../transport/pc3/client.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
 import { CountingMetrics } from '../../transport/pc3/metrics.js';
@@ -98,6 +99,18 @@ describe('PC3 mutual TLS', () => {
     );
   });
 
+  it('push() delivers an unsolicited message (id 0) to matching peers via onUnsolicited', async () => {
+    const got: Pc3Message[] = [];
+    const c = client(pki.ue1, { onUnsolicited: (m) => got.push(m) });
+    await c.request('config_request', {});
+    const n = server.push((p) => p.nodeId === 'ue-1', 'config_response', { config: exampleConfig('ue-1') });
+    assert.ok(n >= 1);
+    await waitFor(() => got.length >= 1);
+    assert.equal(got[0]!.id, 0);
+    assert.equal(got[0]!.type, 'config_response');
+    assert.throws(() => server.push(() => true, 'register_request', { ueId: 'not valid!' }));
+  });
+
   it('reuses one connection and matches concurrent responses by id (out of order)', async () => {
     const c = client(pki.ue2);
     const before = metrics.get('pc3_handshakes_total', { result: 'ok' });
@@ -188,6 +201,31 @@ describe('PC3 mutual TLS', () => {
     }
   });
 
+  it('plain-text and TLS 1.2 clients fail the handshake (protocol) and the server keeps serving', async () => {
+    const before = metrics.get('pc3_handshakes_total', { result: 'failed', reason: 'protocol' });
+    const plain = net.connect(port, '127.0.0.1');
+    plain.on('error', () => {});
+    plain.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => plain.once('close', r));
+    const old = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: pki.ca.certPem,
+      cert: pki.ue1.certPem,
+      key: pki.ue1.keyPem,
+      maxVersion: 'TLSv1.2',
+    });
+    const err = await new Promise<Error & { code?: string }>((r) => old.once('error', r));
+    old.destroy();
+    assert.match(String(err.code), /ERR_SSL/);
+    await waitFor(
+      () => metrics.get('pc3_handshakes_total', { result: 'failed', reason: 'protocol' }) === before + 2,
+    );
+    const c = client(pki.ue1);
+    assert.equal((await c.request('config_request', {})).type, 'config_response');
+  });
+
   it('the client refuses a server whose certificate names another role', async () => {
     const c = client(pki.ue1, { expectedServer: { role: 'kms' } });
     await assert.rejects(
@@ -237,7 +275,7 @@ describe('PC3 mutual TLS', () => {
     assert.equal(r.body.cause, 'oversize');
     await raw.waitClosed();
     assert.equal(metrics.get('pc3_protocol_errors_total', { cause: 'oversize' }), 1);
-    assert.ok(metrics.get('pc3_connections_closed_total', { reason: 'protocol_error' }) >= 1);
+    await waitFor(() => metrics.get('pc3_connections_closed_total', { reason: 'protocol_error' }) >= 1);
     const c = client(pki.ue2);
     assert.equal((await c.request('config_request', {})).type, 'config_response');
   });
@@ -350,8 +388,45 @@ describe('PC3 mutual TLS', () => {
     await s.close(100);
     assert.ok(Date.now() - t0 < 2000);
     await waitFor(() => !c.connected && idle.destroyed);
-    assert.equal(m.get('pc3_connections_closed_total', { reason: 'local_close' }), 1);
+    await waitFor(() => m.get('pc3_connections_closed_total', { reason: 'local_close' }) === 1);
     await c.close();
+  });
+
+  it('answers requests beyond maxInFlightPerConnection with error rate_limited, and idle connections time out', async () => {
+    const m = new CountingMetrics();
+    const s = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return { type: 'config_response', body: { config: exampleConfig('ue-1') } };
+      },
+      maxInFlightPerConnection: 2,
+      idleTimeoutMs: 300,
+      metrics: m,
+    });
+    const sport = (await s.listen()).port;
+    const c = new Pc3Client({
+      host: '127.0.0.1',
+      port: sport,
+      certPem: pki.ue1.certPem,
+      keyPem: pki.ue1.keyPem,
+      caCertPem: pki.ca.certPem,
+    });
+    try {
+      const rs = await Promise.all(Array.from({ length: 5 }, () => c.request('config_request', {})));
+      assert.deepEqual(
+        rs.map((r) => (r.type === 'error' ? r.body.cause : r.type)),
+        ['config_response', 'config_response', 'rate_limited', 'rate_limited', 'rate_limited'],
+      );
+      assert.equal(m.get('pc3_messages_total', { result: 'rate_limited' }), 3);
+      await waitFor(() => !c.connected, 3000, 'idle timeout');
+      await waitFor(() => m.get('pc3_connections_closed_total', { reason: 'idle_timeout' }) === 1);
+    } finally {
+      await c.close();
+      await s.close();
+    }
   });
 
   it('allowedRoles refuses other roles after the handshake (role_not_allowed)', async () => {

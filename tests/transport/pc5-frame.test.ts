@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   decodePc5Frame,
   encodePc5Frame,
+  encodePc5FrameInto,
   PC5_DECODE_ERROR_REASONS,
   PC5_FRAME_TYPES,
   PC5_HEADER_SIZE,
@@ -161,6 +162,27 @@ test('encode validates its input', () => {
   );
   assert.equal(
     reasonOf(() => encodePc5Frame({ ...sample, payload: [1, 2] as unknown as Uint8Array })),
+    'bad_field',
+  );
+});
+
+test('encodePc5FrameInto writes the same octets in place and refuses a target too small', () => {
+  const target = new Uint8Array(64).fill(0xee);
+  const n = encodePc5FrameInto(sample, target, 5);
+  assert.equal(n, PC5_HEADER_SIZE + 2);
+  assert.equal(hex(target.subarray(5, 5 + n)), hex(encodePc5Frame(sample)));
+  assert.equal(target[4], 0xee);
+  assert.equal(target[5 + n], 0xee);
+  assert.equal(
+    reasonOf(() => encodePc5FrameInto(sample, new Uint8Array(18))),
+    'too_large',
+  );
+  assert.equal(
+    reasonOf(() => encodePc5FrameInto(sample, target, 60)),
+    'too_large',
+  );
+  assert.equal(
+    reasonOf(() => encodePc5FrameInto({ ...sample, seq: -1 }, target)),
     'bad_field',
   );
 });

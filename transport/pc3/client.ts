@@ -2,9 +2,9 @@
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js';
+import { type NodeIdentity, parseNodeIdentity } from './identity.js';
 import { MAX_MESSAGE_ID, makeMessage, type Pc3Body, type Pc3Message, type Pc3Type } from './messages.js';
 import { NOOP_METRICS, type Pc3MetricsSink } from './metrics.js';
-import { type NodeIdentity, parseNodeIdentity } from './pki.js';
 
 export type Pc3RequestErrorCode =
   | 'timeout' // no response within timeoutMs
@@ -92,13 +92,20 @@ export class Pc3Client {
     const o = this.opts;
     return new Promise<FramedSocket>((resolve, reject) => {
       // One SecureContext per client: building it (parsing key, certificate, CA) costs milliseconds.
-      this.secureContext ??= tls.createSecureContext({
-        cert: o.certPem,
-        key: o.keyPem,
-        ca: o.caCertPem,
-        minVersion: 'TLSv1.3',
-        maxVersion: 'TLSv1.3',
-      });
+      try {
+        this.secureContext ??= tls.createSecureContext({
+          cert: o.certPem,
+          key: o.keyPem,
+          ca: o.caCertPem,
+          minVersion: 'TLSv1.3',
+          maxVersion: 'TLSv1.3',
+        });
+      } catch {
+        reject(
+          new Pc3RequestError('connect_failed', 'PC3 client certificate, key or CA certificate is invalid'),
+        );
+        return;
+      }
       const socket = tls.connect({
         host: o.host,
         port: o.port,
@@ -121,10 +128,21 @@ export class Pc3Client {
           ),
         );
       };
+      const onEarlyClose = () => {
+        clearTimeout(timer);
+        reject(
+          new Pc3RequestError(
+            'connect_failed',
+            `PC3 connection to ${o.host}:${o.port} closed during the handshake`,
+          ),
+        );
+      };
       socket.on('error', onError);
+      socket.once('close', onEarlyClose);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
+        socket.off('close', onEarlyClose);
         let id: NodeIdentity;
         try {
           const cert = socket.getPeerX509Certificate();

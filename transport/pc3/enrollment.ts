@@ -6,6 +6,14 @@ import tls from 'node:tls';
 import { constantTimeEqual } from '../../crypto-core/bytes.js';
 import { FramedSocket } from './connection.js';
 import {
+  checkNodeId,
+  checkRole,
+  generateNodeKeyPair,
+  PkiError,
+  parseNodeIdentity,
+  type TestbedCa,
+} from './identity.js';
+import {
   type EnrollRejectCause,
   makeMessage,
   type Pc3Body,
@@ -13,16 +21,9 @@ import {
   type Pc3Reply,
 } from './messages.js';
 import { NOOP_LOGGER, NOOP_METRICS, type Pc3Logger, type Pc3MetricsSink } from './metrics.js';
-import {
-  checkNodeId,
-  checkRole,
-  createNodeCredentials,
-  generateNodeKeyPair,
-  issueNodeCertificate,
-  PkiError,
-  parseNodeIdentity,
-  type TestbedCa,
-} from './pki.js';
+
+/** The certificate-issuing code, loaded only by the KMS side (nodes that only enroll never load it). */
+const caOps = () => import('./pki.js');
 
 /** Enrollment messages are small: certificates and keys are a few hundred octets. */
 const ENROLL_MAX_MESSAGE_BYTES = 64 * 1024;
@@ -121,7 +122,7 @@ export function createEnrollmentHandler(
     }
     let certPem: string;
     try {
-      certPem = await issueNodeCertificate(policy.ca, {
+      certPem = await (await caOps()).issueNodeCertificate(policy.ca, {
         nodeId: req.nodeId,
         role: req.role,
         publicKeyPem: req.publicKeyPem,
@@ -170,7 +171,10 @@ export async function startEnrollmentServer(opts: EnrollmentServerOptions): Prom
   let certPem = opts.certPem;
   let keyPem = opts.keyPem;
   if (!certPem || !keyPem) {
-    ({ certPem, keyPem } = await createNodeCredentials(opts.ca, { nodeId: 'kms', role: 'kms' }));
+    ({ certPem, keyPem } = await (await caOps()).createNodeCredentials(opts.ca, {
+      nodeId: 'kms',
+      role: 'kms',
+    }));
   }
   const conns = new Set<FramedSocket>();
   const server = tls.createServer({
@@ -354,6 +358,10 @@ export async function enroll(
           ),
         );
       }
+    });
+    socket.once('close', () => {
+      if (!conn)
+        finish(new EnrollmentError('connect_failed', 'enrollment connection closed during the handshake'));
     });
     socket.once('secureConnect', () => {
       if (expectedRole !== null) {

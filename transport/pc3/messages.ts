@@ -1,7 +1,7 @@
 // PC3 message schema, version 1 (documented in docs/pc3.md): a JSON envelope { v, type, id, body } whose body is
 // validated by a per-type zod schema. To add a message type, add an entry to PC3_BODY_SCHEMAS.
 import { z } from 'zod';
-import { NODE_ID_PATTERN, ROLE_PATTERN } from './pki.js';
+import { NODE_ID_PATTERN, ROLE_PATTERN } from './identity.js';
 
 export const PC3_VERSION = 1;
 

@@ -1,15 +1,17 @@
 // Testbed PKI for PC3 (TR 33.833 solution #6.1): an ECDSA P-256 / SHA-256 CA, per-node certificates, CRLs.
 import 'reflect-metadata';
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  X509Certificate as NodeX509Certificate,
-  randomBytes,
-  webcrypto,
-} from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import {
+  checkNodeId,
+  checkRole,
+  generateNodeKeyPair,
+  nodeUri,
+  PkiError,
+  type TestbedCa,
+} from './identity.js';
+
+export * from './identity.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -22,57 +24,8 @@ const DAY_MS = 86_400_000;
 /** Certificates are back-dated by this much so small clock skews between nodes do not matter. */
 const BACKDATE_MS = 5 * 60_000;
 
-/** Node identifiers: letters, digits, '.', '_', '-'; 1..64 characters (never 0x00, never DN/SAN meta-characters). */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** Role names: lower-case letters, digits, '-'; 1..32 characters (e.g. 'ue', 'prose-function', 'kms'). */
-export const ROLE_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 const DNS_LABELS =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** Invalid input to the PKI (bad node id, role, key type, certificate). Never carries key material. */
-export class PkiError extends Error {
-  override readonly name = 'PkiError';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** A testbed CA: its certificate and private key (PKCS#8), both PEM. Only the KMS and the orchestrator hold keyPem. */
-export interface TestbedCa {
-  certPem: string;
-  keyPem: string;
-}
-
-export interface NodeKeyPair {
-  /** PKCS#8 PEM. Secret. */
-  privateKeyPem: string;
-  /** SPKI PEM. */
-  publicKeyPem: string;
-}
-
-export interface NodeIdentity {
-  nodeId: string;
-  role: string;
-}
-
-/** The SAN URI naming a node: urn:prosec:<role>:<nodeId>. */
-export function nodeUri(role: string, nodeId: string): string {
-  return `urn:prosec:${role}:${nodeId}`;
-}
-
-export function checkNodeId(nodeId: unknown): asserts nodeId is string {
-  if (typeof nodeId !== 'string' || !NODE_ID_PATTERN.test(nodeId)) {
-    throw new PkiError('bad_node_id', `node id must match ${NODE_ID_PATTERN}`);
-  }
-}
-
-export function checkRole(role: unknown): asserts role is string {
-  if (typeof role !== 'string' || !ROLE_PATTERN.test(role)) {
-    throw new PkiError('bad_role', `role must match ${ROLE_PATTERN}`);
-  }
-}
 
 /** A random positive 128-bit serial number, as hex (upper case, as node:crypto reports serials). */
 function randomSerial(): string {
@@ -117,16 +70,6 @@ async function importP256PublicKey(pem: string): Promise<CryptoKey> {
     throw new PkiError('bad_key', 'public key is not a valid SPKI PEM');
   }
   return webcrypto.subtle.importKey('spki', der, ECDSA_P256, true, ['verify']) as Promise<CryptoKey>;
-}
-
-/** A fresh ECDSA P-256 key pair (node:crypto, about 0.1 ms). */
-export function generateNodeKeyPair(): NodeKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', {
-    namedCurve: 'P-256',
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
 
 /** Creates a self-signed testbed root CA (ECDSA P-256, SHA-256, pathLen 0). */
@@ -210,11 +153,6 @@ export async function createNodeCredentials(
   return { certPem, keyPem: kp.privateKeyPem };
 }
 
-/** Serial number of a certificate (upper-case hex, as node:crypto and `revokedSerials` use). */
-export function certificateSerial(certPem: string): string {
-  return new NodeX509Certificate(certPem).serialNumber.toUpperCase();
-}
-
 /**
  * Creates a CRL (PEM) revoking `revokedSerials` (hex), signed by the CA. Usable as the node:tls `crl` option
  * (Pc3Server `crlPem`). An empty list gives a valid empty CRL.
@@ -242,42 +180,4 @@ export async function createCrl(
   });
   // OpenSSL (node:tls `crl`) wants the 'X509 CRL' PEM label, not the 'CRL' label @peculiar/x509 writes.
   return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
-}
-
-/**
- * Identity of a peer from its certificate: the SAN URI urn:prosec:<role>:<nodeId>, cross-checked against
- * CN/OU when present. Accepts a node:tls PeerCertificate, a node:crypto X509Certificate or a PEM string.
- * Throws PkiError('no_identity') when the certificate does not name a testbed node.
- */
-export function parseNodeIdentity(cert: PeerCertificate | NodeX509Certificate | string): NodeIdentity {
-  let san: string | undefined;
-  let cn: string | undefined;
-  let ou: string | undefined;
-  if (typeof cert === 'string' || cert instanceof NodeX509Certificate) {
-    const c = typeof cert === 'string' ? new NodeX509Certificate(cert) : cert;
-    san = c.subjectAltName;
-    for (const line of c.subject.split('\n')) {
-      if (line.startsWith('CN=')) cn = line.slice(3);
-      else if (line.startsWith('OU=')) ou = line.slice(3);
-    }
-  } else {
-    san = cert.subjectaltname;
-    cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined;
-    ou = typeof cert.subject?.OU === 'string' ? cert.subject.OU : undefined;
-  }
-  const uris = (san ?? '')
-    .split(', ')
-    .filter((s) => s.startsWith('URI:urn:prosec:'))
-    .map((s) => s.slice('URI:urn:prosec:'.length));
-  if (uris.length !== 1)
-    throw new PkiError('no_identity', 'certificate has no (or several) urn:prosec SAN URIs');
-  const parts = uris[0]!.split(':');
-  const [role, nodeId] = parts;
-  if (parts.length !== 2 || !role || !nodeId || !ROLE_PATTERN.test(role) || !NODE_ID_PATTERN.test(nodeId)) {
-    throw new PkiError('no_identity', 'malformed urn:prosec SAN URI');
-  }
-  if ((cn !== undefined && cn !== nodeId) || (ou !== undefined && ou !== role)) {
-    throw new PkiError('no_identity', 'certificate subject does not match its urn:prosec SAN URI');
-  }
-  return { nodeId, role };
 }

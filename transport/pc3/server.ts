@@ -4,10 +4,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type FramingError } from './framing.js';
-import type { ErrorCause, Pc3Message, Pc3MessageError, Pc3Reply, Pc3Type } from './messages.js';
-import { makeMessage } from './messages.js';
+import { parseNodeIdentity } from './identity.js';
+import type { ErrorCause, Pc3Body, Pc3Message, Pc3MessageError, Pc3Reply, Pc3Type } from './messages.js';
+import { encodeMessage, makeMessage } from './messages.js';
 import { NOOP_LOGGER, NOOP_METRICS, type Pc3Logger, type Pc3MetricsSink } from './metrics.js';
-import { parseNodeIdentity } from './pki.js';
 
 /** Who is on the other end of a PC3 connection, from its (CA-verified) certificate. */
 export interface Pc3Peer {
@@ -178,6 +178,23 @@ export class Pc3Server {
     return n;
   }
 
+  /**
+   * Sends an unsolicited message (id 0, which clients never use for requests) to the open connections whose peer
+   * matches; Pc3Client hands it to `onUnsolicited`. Returns how many were sent. Throws Pc3MessageError if invalid.
+   */
+  push<T extends Pc3Type>(match: (peer: Pc3Peer) => boolean, type: T, body: Pc3Body<T>): number {
+    const msg = makeMessage(type, 0, body);
+    encodeMessage(msg); // validate once, before sending to anyone
+    let n = 0;
+    for (const [conn, peer] of this.conns) {
+      if (match(peer) && conn.send(msg)) {
+        this.metrics.inc('pc3_messages_total', { direction: 'out', type, result: 'ok' });
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Stops accepting, closes every connection gracefully (destroying stragglers after graceMs), resolves when done. */
   async close(graceMs = 1000): Promise<void> {
     const closed = this.listening
@@ -261,9 +278,11 @@ export class Pc3Server {
           }
           this.metrics.inc('pc3_messages_total', { direction: 'in', type: msg.type, result: 'ok' });
           inFlight++;
-          void this.dispatch(conn, msg, peer).finally(() => {
-            inFlight--;
-          });
+          void this.dispatch(conn, msg, peer)
+            .catch(() => undefined) // dispatch handles handler errors; this guards against a throwing logger
+            .finally(() => {
+              inFlight--;
+            });
         },
         onInvalid: (err: Pc3MessageError) => {
           invalid++;

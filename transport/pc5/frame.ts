@@ -106,8 +106,31 @@ function checkUint(what: string, v: number, max: number): void {
 
 /** Encodes a frame into a new buffer of PC5_HEADER_SIZE + payload octets. Throws Pc5FrameError on bad input. */
 export function encodePc5Frame(frame: Pc5Frame): Uint8Array {
-  const code = PC5_FRAME_TYPES[frame.type];
-  if (code === undefined || !Object.hasOwn(PC5_FRAME_TYPES, frame.type)) {
+  const n = checkFrame(frame);
+  const out = Buffer.allocUnsafe(n);
+  writeFrame(frame, out, 0);
+  return out;
+}
+
+/**
+ * Encodes a frame into `target` at `offset` (no allocation) and returns the frame's length. Throws
+ * Pc5FrameError on bad input, or 'too_large' when it does not fit in the target.
+ */
+export function encodePc5FrameInto(frame: Pc5Frame, target: Uint8Array, offset = 0): number {
+  const n = checkFrame(frame);
+  if (!Number.isInteger(offset) || offset < 0 || offset + n > target.length) {
+    throw new Pc5FrameError(
+      'too_large',
+      `a ${n}-octet frame does not fit at ${offset} in ${target.length} octets`,
+    );
+  }
+  writeFrame(frame, target, offset);
+  return n;
+}
+
+/** Validates a frame and returns its encoded length. */
+function checkFrame(frame: Pc5Frame): number {
+  if (!Object.hasOwn(PC5_FRAME_TYPES, frame.type)) {
     throw new Pc5FrameError('unknown_type', `unknown PC5 frame type ${String(frame.type)}`);
   }
   checkUint('flags', frame.flags, 0xff);
@@ -119,17 +142,30 @@ export function encodePc5Frame(frame: Pc5Frame): Uint8Array {
   if (payload.length > PC5_MAX_PAYLOAD) {
     throw new Pc5FrameError('too_large', `payload of ${payload.length} octets exceeds ${PC5_MAX_PAYLOAD}`);
   }
-  const out = Buffer.allocUnsafe(PC5_HEADER_SIZE + payload.length);
-  out.writeUInt16BE(PC5_MAGIC, 0);
-  out[2] = PC5_FRAME_VERSION;
-  out[3] = code;
-  out[4] = frame.flags;
-  out.writeUIntBE(frame.srcL2Id, 5, 3);
-  out.writeUIntBE(frame.dstL2Id, 8, 3);
-  out.writeUInt32BE(frame.seq, 11);
-  out.writeUInt16BE(payload.length, 15);
-  out.set(payload, PC5_HEADER_SIZE);
-  return out;
+  return PC5_HEADER_SIZE + payload.length;
+}
+
+/** Writes a checked frame (big-endian fields, docs/frames.md). */
+function writeFrame(frame: Pc5Frame, out: Uint8Array, o: number): void {
+  const { srcL2Id: src, dstL2Id: dst, seq, payload } = frame;
+  out[o] = PC5_MAGIC >> 8;
+  out[o + 1] = PC5_MAGIC & 0xff;
+  out[o + 2] = PC5_FRAME_VERSION;
+  out[o + 3] = PC5_FRAME_TYPES[frame.type];
+  out[o + 4] = frame.flags;
+  out[o + 5] = src >>> 16;
+  out[o + 6] = (src >>> 8) & 0xff;
+  out[o + 7] = src & 0xff;
+  out[o + 8] = dst >>> 16;
+  out[o + 9] = (dst >>> 8) & 0xff;
+  out[o + 10] = dst & 0xff;
+  out[o + 11] = seq >>> 24;
+  out[o + 12] = (seq >>> 16) & 0xff;
+  out[o + 13] = (seq >>> 8) & 0xff;
+  out[o + 14] = seq & 0xff;
+  out[o + 15] = payload.length >>> 8;
+  out[o + 16] = payload.length & 0xff;
+  out.set(payload, o + PC5_HEADER_SIZE);
 }
 
 /**

@@ -3,7 +3,14 @@
 // Multicast stays on the machine: interface 127.0.0.1, TTL 0, 239/8 only, 239/8 routed via lo. docs/pc5.md.
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { decodePc5Frame, encodePc5Frame, type Pc5Frame, Pc5FrameError } from './frame.js';
+import {
+  decodePc5Frame,
+  encodePc5Frame,
+  encodePc5FrameInto,
+  PC5_MAX_FRAME_SIZE,
+  type Pc5Frame,
+  Pc5FrameError,
+} from './frame.js';
 import {
   groupKey,
   type Pc5Address,
@@ -123,6 +130,12 @@ export class UdpPc5Medium implements Pc5Medium {
   private drainWaiters: (() => void)[] = [];
   private multicastChecked = false;
   private buffers: UdpPc5BufferSizes | undefined;
+  /** Encoding buffer reused while sends complete synchronously (see send()). */
+  private scratch: Buffer = Buffer.allocUnsafeSlow(PC5_MAX_FRAME_SIZE);
+  /** The last group validated by sendToGroup, and its address and port at that time. */
+  private lastGroup: Pc5Group | undefined;
+  private lastGroupAddress = '';
+  private lastGroupPort = 0;
 
   constructor(options: UdpPc5MediumOptions) {
     if (!Number.isInteger(options.l2Id) || options.l2Id < 0 || options.l2Id > 0xffffff) {
@@ -326,8 +339,17 @@ export class UdpPc5Medium implements Pc5Medium {
 
   sendToGroup(group: Pc5Group, frame: Pc5OutgoingFrame): boolean {
     const sock = this.requireStarted();
-    validatePc5Group(group);
-    this.checkMulticastSafety();
+    if (
+      group !== this.lastGroup ||
+      group.address !== this.lastGroupAddress ||
+      group.port !== this.lastGroupPort
+    ) {
+      validatePc5Group(group);
+      this.checkMulticastSafety();
+      this.lastGroup = group;
+      this.lastGroupAddress = group.address;
+      this.lastGroupPort = group.port;
+    }
     return this.send(sock, 'group', group.address, group.port, frame);
   }
 
@@ -356,20 +378,34 @@ export class UdpPc5Medium implements Pc5Medium {
       seq = this.seq;
       this.seq = (this.seq + 1) >>> 0;
     }
-    const bytes = encodePc5Frame({
+    const frame: Pc5Frame = {
       type: f.type,
       flags: f.flags ?? 0,
       srcL2Id: f.srcL2Id ?? this.l2Id,
       dstL2Id: f.dstL2Id,
       seq,
       payload: f.payload,
-    });
-    if (sock.getSendQueueCount() >= this.opts.maxQueuedSends) {
+    };
+    const cb = kind === 'group' ? this.groupSent : this.unicastSent;
+    const queued = sock.getSendQueueCount();
+    if (queued >= this.opts.maxQueuedSends) {
+      encodePc5FrameInto(frame, this.scratch, 0); // still throw on an invalid frame
       this.counters.frameDropped('queue_full');
       return false;
     }
+    if (queued === 0) {
+      // Nothing waits in libuv, so with our synchronous lookup send() hands the datagram to the kernel
+      // (which copies it) before returning, and the scratch buffer can be reused. If libuv had to queue
+      // it instead (kernel send buffer full), the queue keeps that buffer: take a fresh one.
+      const n = encodePc5FrameInto(frame, this.scratch, 0);
+      this.inFlight++;
+      sock.send(this.scratch, 0, n, port, host, cb);
+      if (sock.getSendQueueCount() !== 0) this.scratch = Buffer.allocUnsafeSlow(PC5_MAX_FRAME_SIZE);
+      return true;
+    }
+    const bytes = encodePc5Frame(frame);
     this.inFlight++;
-    sock.send(bytes, port, host, kind === 'group' ? this.groupSent : this.unicastSent);
+    sock.send(bytes, port, host, cb);
     return true;
   }
 
