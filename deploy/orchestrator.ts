@@ -7,6 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
+import {
+  type DirectLinkSummary,
+  directLinkProblems,
+  formatDirectLinks,
+  planDirectLinks,
+  summariseDirectLinks,
+} from './direct-links.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
@@ -70,6 +77,8 @@ export interface RunSummary {
   prometheus?: { url: string; pid: number; dataDir: string };
   /** UE-to-network relay section (scenario field `relay`). */
   relay?: RelaySummary;
+  /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
+  directLinks?: DirectLinkSummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -96,6 +105,7 @@ export class Run {
   private readonly enrollmentSecret = randomBytes(32).toString('hex');
   /** The run's Prometheus server (UpOptions.prometheus). */
   prometheusServer: PrometheusServer | undefined;
+  private directLinkPairs = 0;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -240,6 +250,11 @@ export class Run {
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
+      const directLinks = await planDirectLinks(s, subscribed, {
+        host: '127.0.0.1',
+        port: kms.endpoints.keys!,
+      });
+      this.directLinkPairs = directLinks.size / 2;
       const ues: NodeProcess[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -251,7 +266,11 @@ export class Run {
           id,
           kms: kmsEndpoint,
           proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! },
-          roleConfig: { traffic: s.traffic, expectRejection: unsubscribed.includes(id) },
+          roleConfig: {
+            traffic: s.traffic,
+            expectRejection: unsubscribed.includes(id),
+            ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
+          },
         });
         ues.push(ue);
         const p: Promise<void> = ue.waitReady(s.readyTimeout).then(
@@ -531,6 +550,8 @@ export class Run {
     }
     const relay = summariseRelay(s, a.statuses, a.trafficSeconds > 0);
     if (relay) problems.push(...relay.problems);
+    const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
+    if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -555,6 +576,7 @@ export class Run {
           }
         : undefined,
       ...(relay ? { relay: relay.summary } : {}),
+      ...(directLinks ? { directLinks } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -667,6 +689,7 @@ export function formatSummary(s: RunSummary): string {
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
+  lines.push(...formatDirectLinks(s.directLinks));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -53,7 +53,12 @@ const PC3_HELP: Record<Pc3CounterName, string> = {
 };
 
 /** PC3 transport counters -> prosec_pc3_* metrics (created once per registry). */
+/** One PC3 sink per registry: a node may run several PC3 clients/servers (registering twice would throw). */
+const pc3Sinks = new WeakMap<NodeMetrics, Pc3MetricsSink>();
+
 export function pc3Sink(m: NodeMetrics): Pc3MetricsSink {
+  const cached = pc3Sinks.get(m);
+  if (cached) return cached;
   const counters = new Map<Pc3CounterName, Counter>();
   for (const name of Object.keys(PC3_LABELS) as Pc3CounterName[]) {
     counters.set(
@@ -66,9 +71,11 @@ export function pc3Sink(m: NodeMetrics): Pc3MetricsSink {
       }),
     );
   }
-  return {
+  const sink: Pc3MetricsSink = {
     inc(name, labels, value = 1) {
       counters.get(name)?.inc(labels as Record<string, string>, value);
     },
   };
+  pc3Sinks.set(m, sink);
+  return sink;
 }
