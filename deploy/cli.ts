@@ -152,7 +152,7 @@ async function down(args: string[]): Promise<number> {
       prometheus?: { pid: number };
     };
     if (st.state !== 'starting' && st.state !== 'running') continue;
-    if (isProsecProcess(st.orchestratorPid, 'prosec')) {
+    if (isProsecProcess(st.orchestratorPid, 'deploy/cli.js')) {
       console.log(`prosec down: stopping run ${d} (orchestrator pid ${st.orchestratorPid})`);
       process.kill(st.orchestratorPid, 'SIGTERM');
       const deadline = Date.now() + 20_000;

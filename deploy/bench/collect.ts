@@ -37,6 +37,8 @@ export interface RunFigures {
     receivedFramesPerSecond: number;
   };
   pc3: { sentFrames: number; receivedFrames: number; sentBytes: number; receivedBytes: number };
+  /** UE-to-network relay user-data octets by direction (scenarios with a relay part). */
+  relay?: { uplinkBytes: number; downlinkBytes: number };
   cost: {
     processes: number;
     cpuSecondsByRole: Record<string, number>;
@@ -179,6 +181,14 @@ export function figures(ues: number, c: Collected | undefined, s: RunSummary): R
       sentBytes: total('prosec_pc3_sent_bytes_total'),
       receivedBytes: total('prosec_pc3_received_bytes_total'),
     },
+    ...(total('prosec_relay_bytes_total') > 0
+      ? {
+          relay: {
+            uplinkBytes: sumOf(all, 'prosec_relay_bytes_total', { direction: 'uplink' }),
+            downlinkBytes: sumOf(all, 'prosec_relay_bytes_total', { direction: 'downlink' }),
+          },
+        }
+      : {}),
     cost: {
       processes: s.nodes.length,
       cpuSecondsByRole: cpu,
