@@ -45,6 +45,24 @@ export function overview() {
         q(`sum by (role) (${rate('prosec_pc3_frames_received_total')})`, 'received by {{role}}'),
       ]),
     )
+    .withRow(new RowBuilder('PC5 direct links'))
+    .withPanel(
+      timeseries('Direct links: protected octets', 'Bps', [
+        q(
+          `sum by (direction, plane) (${rate('prosec_direct_link_protected_bytes_total')})`,
+          '{{direction}} {{plane}}',
+        ),
+      ]),
+    )
+    .withPanel(
+      timeseries('Direct links: protected PDUs and re-keys', 'none', [
+        q(
+          `sum by (direction, plane) (${rate('prosec_direct_link_protected_packets_total')})`,
+          'PDUs/s {{direction}} {{plane}}',
+        ),
+        q(`sum by (trigger) (prosec_direct_link_rekeys_total{${RUN}})`, 're-keys (cumulative) {{trigger}}'),
+      ]),
+    )
     .withRow(new RowBuilder('UE-to-network relay'))
     .withPanel(
       timeseries('Relay user data (payload octets)', 'Bps', [

@@ -39,6 +39,7 @@ groups:
   - { id: team, members: all }
 traffic: { groupRate: 10, payloadBytes: 100 }
 metrics: { processMetrics: true }
+directLinks: { pairs: all-adjacent, rate: 50, payloadBytes: 200, rekeyEvery: 2s }
 relay:
   relays: 1
   remoteUes: 2
