@@ -47,14 +47,14 @@ export function renderComparison(aFile: string, bFile: string, a: BenchReport, b
   const L: string[] = [
     `# prosec bench --compare`,
     '',
-    `a: ${aFile} (${a.createdAt})`,
-    `b: ${bFile} (${b.createdAt})`,
-    '',
+    `- a: ${aFile} (${a.createdAt})`,
+    `- b: ${bFile} (${b.createdAt})`,
   ];
   const onlyA = a.runs.filter((x) => !b.runs.some((y) => y.ues === x.ues)).map((x) => x.ues);
   const onlyB = b.runs.filter((x) => !a.runs.some((y) => y.ues === x.ues)).map((x) => x.ues);
-  if (onlyA.length) L.push(`only in a: ${onlyA.join(', ')} UEs`);
-  if (onlyB.length) L.push(`only in b: ${onlyB.join(', ')} UEs`);
+  if (onlyA.length) L.push(`- only in a: ${onlyA.join(', ')} UEs`);
+  if (onlyB.length) L.push(`- only in b: ${onlyB.join(', ')} UEs`);
+  L.push('');
   const rows = d.map((x) => {
     const ch = Number.isFinite(x.relative)
       ? `${x.relative >= 0 ? '+' : ''}${(x.relative * 100).toFixed(1)}%`
@@ -63,7 +63,24 @@ export function renderComparison(aFile: string, bFile: string, a: BenchReport, b
         : 'n/a';
     return [x.ues, x.figure, num(x.a), num(x.b), ch];
   });
-  L.push('', ...mdTable(['UEs', 'figure', 'a', 'b', 'change'], ['r', 'l', 'r', 'r', 'r'], rows));
+  const big = d
+    .filter((x) => Number.isFinite(x.relative) && Math.abs(x.relative) >= 0.05)
+    .sort((x, y) => Math.abs(y.relative) - Math.abs(x.relative));
+  L.push(`## ${big.length} figures changed by 5% or more`, '');
+  if (big.length)
+    L.push(
+      ...mdTable(
+        ['UEs', 'figure', 'a', 'b', 'change'],
+        ['r', 'l', 'r', 'r', 'r'],
+        big.map((x) => rows[d.indexOf(x)]!),
+      ),
+      '',
+    );
+  L.push(
+    '## Every figure',
+    '',
+    ...mdTable(['UEs', 'figure', 'a', 'b', 'change'], ['r', 'l', 'r', 'r', 'r'], rows),
+  );
   return `${L.join('\n')}\n`;
 }
 
