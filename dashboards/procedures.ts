@@ -52,7 +52,7 @@ export function procedures() {
         'Latency distribution (buckets, since node start)',
         [q(`sum by (le) (${M}_bucket{${SEL}})`, '{{le}}')],
         {
-          w: 24,
+          w: 12,
           description: 'Buckets resolve 0.1 ms to 10 s.',
         },
       ),

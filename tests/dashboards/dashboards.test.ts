@@ -29,6 +29,21 @@ test('the three dashboards exist: overview, per-procedure drill-down, per-node',
   for (const d of ALL_DASHBOARDS) assert.ok(panelQueries(d).length >= 6, `${d.uid} has panels with queries`);
 });
 
+test('every panel fits the 24-column grid and no two panels overlap', () => {
+  for (const d of ALL_DASHBOARDS) {
+    const boxes = (d.panels ?? []).map((p) => ({ t: p.title, g: p.gridPos! }));
+    for (const { t, g } of boxes)
+      assert.ok(g && g.x >= 0 && g.x + g.w <= 24, `${d.uid} / ${t}: ${JSON.stringify(g)}`);
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap =
+          a.g.x < b.g.x + b.g.w && b.g.x < a.g.x + a.g.w && a.g.y < b.g.y + b.g.h && b.g.y < a.g.y + a.g.h;
+        assert.ok(!overlap, `${d.uid}: '${a.t}' overlaps '${b.t}'`);
+      }
+    }
+  }
+});
+
 test('metricNames extracts selected metrics, not functions, labels, keywords or grouping labels', () => {
   assert.deepEqual(
     metricNames(
