@@ -41,6 +41,8 @@ export interface RunFigures {
   relay?: { uplinkBytes: number; downlinkBytes: number };
   cost: {
     processes: number;
+    /** Node processes whose metrics were collected (the figures cover these). */
+    scrapedNodes: number;
     cpuSecondsByRole: Record<string, number>;
     cpuSecondsPerUe: number;
     rssMiBByRole: Record<string, number>;
@@ -85,18 +87,24 @@ export async function collect(
     nodes: { id: string; role: string; pid: number; metricsPort: number }[];
   };
   const samples = new Map<string, { role: string; pid: number; samples: Sample[] }>();
-  await Promise.all(
-    state.nodes.map(async (n) => {
-      try {
-        const s = await scrape(`http://127.0.0.1:${n.metricsPort}/metrics`);
-        if (!s.some((x) => x.name === 'process_cpu_seconds_total'))
-          s.push({ name: 'process_cpu_seconds_total', labels: {}, value: procCpuSeconds(n.pid) });
-        samples.set(n.id, { role: n.role, pid: n.pid, samples: s });
-      } catch {
-        /* a node that cannot be scraped is left out */
+  // A loaded machine answers slowly: a few scrapes at a time, a generous timeout, one retry.
+  const queue = [...state.nodes];
+  const worker = async () => {
+    for (let n = queue.shift(); n; n = queue.shift()) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const s = await scrape(`http://127.0.0.1:${n.metricsPort}/metrics`, 15_000);
+          if (!s.some((x) => x.name === 'process_cpu_seconds_total'))
+            s.push({ name: 'process_cpu_seconds_total', labels: {}, value: procCpuSeconds(n.pid) });
+          samples.set(n.id, { role: n.role, pid: n.pid, samples: s });
+          break;
+        } catch {
+          /* retried once; a node that still cannot be scraped is counted in scrapedNodes */
+        }
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
   let series: RunFigures['series'];
   const prom = run.prometheusServer;
   if (prom) {
@@ -161,8 +169,13 @@ export function figures(ues: number, c: Collected | undefined, s: RunSummary): R
     ues,
     runId: s.runId,
     runDir: s.runDir,
-    ok: s.ok,
-    problems: s.problems,
+    ok: s.ok && (c?.samples.size ?? 0) === s.nodes.length,
+    problems: [
+      ...s.problems,
+      ...((c?.samples.size ?? 0) < s.nodes.length
+        ? [`bench: metrics of only ${c?.samples.size ?? 0} of ${s.nodes.length} nodes could be collected`]
+        : []),
+    ],
     startupSeconds: s.startupSeconds,
     trafficSeconds: s.trafficSeconds,
     latency: lat,
@@ -191,6 +204,7 @@ export function figures(ues: number, c: Collected | undefined, s: RunSummary): R
       : {}),
     cost: {
       processes: s.nodes.length,
+      scrapedNodes: c?.samples.size ?? 0,
       cpuSecondsByRole: cpu,
       cpuSecondsPerUe: round((cpu.ue ?? 0) / ueCount, 4),
       rssMiBByRole: rss,

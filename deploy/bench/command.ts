@@ -1,6 +1,6 @@
 // prosec bench [scenario] [--ues 10,100,500] [--duration 10s] [--out DIR]   and   prosec bench --compare a.json b.json
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Run } from '../orchestrator.js';
 import { findPrometheus, INSTALL_HINT } from '../prometheus.js';
@@ -30,7 +30,8 @@ export async function benchCommand(args: string[]): Promise<number> {
       return 2;
     }
     const [a, b] = positionals.map((p) => resolve(p)) as [string, string];
-    const md = renderComparison(a, b, readReport(a), readReport(b));
+    const shown = (f: string) => (f.startsWith(`${process.cwd()}/`) ? relative(process.cwd(), f) : f);
+    const md = renderComparison(shown(a), shown(b), readReport(a), readReport(b));
     if (values.out) writeFileSync(resolve(values.out), md);
     console.log(md);
     return 0;
