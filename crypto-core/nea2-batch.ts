@@ -47,6 +47,33 @@ export class Nea2Stream {
     return ks;
   }
 
+  /**
+   * Writes nea2(key, count, bearer, direction, src, 8 * src.length) into dst at `offset` (no allocation; src may be
+   * exactly that region of dst, for in-place use); fastest when dst.byteOffset + offset is a multiple of 4.
+   */
+  applyInto(count: number, src: Uint8Array, dst: Uint8Array, offset: number): void {
+    const n = src.length;
+    if (n > NEA2_BATCH_MAX_BYTES || count > 0xffffffff - BATCH) {
+      dst.set(nea2(this.key, count, this.bearer, this.direction, src, n * 8), offset);
+      return;
+    }
+    const base = count - (count % BATCH);
+    const ks = this.batch(base);
+    const s = (count - base) * NEA2_BATCH_MAX_BYTES;
+    // In place (src is exactly dst[offset..]) needs no copy.
+    if (src.buffer !== dst.buffer || src.byteOffset !== dst.byteOffset + offset) dst.set(src, offset);
+    const at = dst.byteOffset + offset;
+    if ((at & 3) === 0 && ((ks.byteOffset + s) & 3) === 0) {
+      const words = n >>> 2;
+      const o32 = new Uint32Array(dst.buffer, at, words);
+      const k32 = new Uint32Array(ks.buffer, ks.byteOffset + s, words);
+      for (let i = 0; i < words; i++) o32[i]! ^= k32[i]!;
+      for (let i = words << 2; i < n; i++) dst[offset + i]! ^= ks[s + i]!;
+    } else {
+      for (let i = 0; i < n; i++) dst[offset + i]! ^= ks[s + i]!;
+    }
+  }
+
   /** nea2(key, count, bearer, direction, data, 8 * data.length). */
   apply(count: number, data: Uint8Array): Uint8Array {
     const n = data.length;

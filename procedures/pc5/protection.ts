@@ -106,6 +106,45 @@ export class Pc5TxContext {
     return this.next >= this.rekeyThreshold;
   }
 
+  /**
+   * As protect, but returns `headroom` free octets followed by the PDU in one buffer (the caller fills the headroom,
+   * e.g. with an address), so the PDU is built without intermediate copies.
+   */
+  protectWithHeadroom(payload: Uint8Array, headroom: number): Uint8Array {
+    if (this.next > MAX_COUNT)
+      throw new CryptoInputError('count_exhausted', 'COUNT would wrap: re-key first');
+    const { keys, policy } = this;
+    const macLen = policy.integrity ? MAC_I_BYTES : 0;
+    // Pad in front so the payload starts on a 4-octet boundary (word-wise keystream XOR).
+    const pad = (4 - ((headroom + PROTECTED_HEADER_BYTES) & 3)) & 3;
+    const len = headroom + PROTECTED_HEADER_BYTES + payload.length + macLen;
+    const buf = new Uint8Array(pad + len);
+    const whole = buf.subarray(pad);
+    const out = whole.subarray(headroom);
+    const count = this.next++;
+    out[0] = this.header;
+    out[1] = count >>> 24;
+    out[2] = count >>> 16;
+    out[3] = count >>> 8;
+    out[4] = count;
+    if (!policy.ciphering) out.set(payload, PROTECTED_HEADER_BYTES);
+    else if (this.nea2) this.nea2.applyInto(count, payload, out, PROTECTED_HEADER_BYTES);
+    else {
+      out.set(
+        nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, payload, payload.length * 8),
+        PROTECTED_HEADER_BYTES,
+      );
+    }
+    if (policy.integrity) {
+      const covered = out.subarray(0, PROTECTED_HEADER_BYTES + payload.length);
+      out.set(
+        nia(keys.integrityAlg, keys.pik!, count, keys.bearer, keys.direction, covered, covered.length * 8),
+        covered.length,
+      );
+    }
+    return whole;
+  }
+
   /** Protects one payload; throws CryptoInputError('count_exhausted') rather than ever reusing a COUNT. */
   protect(payload: Uint8Array): Uint8Array {
     if (this.next > MAX_COUNT)
@@ -164,7 +203,11 @@ export class Pc5RxContext {
     return this.highest;
   }
 
-  unprotect(pdu: Uint8Array): UnprotectResult {
+  /**
+   * Checks and opens one PDU. With `inPlace` the payload is deciphered inside `pdu` and returned as a view on it
+   * (no copy; the caller must not reuse the PDU bytes afterwards).
+   */
+  unprotect(pdu: Uint8Array, inPlace = false): UnprotectResult {
     const { keys, policy } = this;
     const macLen = policy.integrity ? MAC_I_BYTES : 0;
     if (pdu.length < PROTECTED_HEADER_BYTES + macLen) return { ok: false, reason: 'too_short' };
@@ -195,11 +238,17 @@ export class Pc5RxContext {
     const replay = this.checkReplay(count);
     if (replay) return { ok: false, reason: replay, count };
     const body = pdu.subarray(PROTECTED_HEADER_BYTES, end);
-    const payload = !policy.ciphering
-      ? body.slice()
-      : this.nea2
-        ? this.nea2.apply(count, body)
-        : nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, body, body.length * 8);
+    let payload: Uint8Array;
+    if (inPlace && (!policy.ciphering || this.nea2)) {
+      this.nea2?.applyInto(count, body, pdu, PROTECTED_HEADER_BYTES);
+      payload = body;
+    } else {
+      payload = !policy.ciphering
+        ? body.slice()
+        : this.nea2
+          ? this.nea2.apply(count, body)
+          : nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, body, body.length * 8);
+    }
     this.markSeen(count);
     return { ok: true, payload, count };
   }

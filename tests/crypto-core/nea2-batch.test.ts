@@ -40,3 +40,21 @@ test('Nea2Stream over a sequential stream (the PC5 sender) and a reordered one (
     assert.deepEqual(s.apply(c, data), nea2(key, c, 1, 0, data, 9600));
   }
 });
+
+test('Nea2Stream.applyInto writes the same octets at aligned and unaligned offsets', () => {
+  const key = randomBytes(16);
+  const s = new Nea2Stream(key, 3, 1);
+  for (const [count, len, off] of [
+    [0, 1200, 8],
+    [5, 1200, 5],
+    [31, 7, 0],
+    [32, 1400, 3],
+    [0xffffffff - 3, 100, 4],
+    [9, 2000, 4],
+  ] as const) {
+    const src = randomBytes(len + 1).subarray(1);
+    const dst = new Uint8Array(off + len + 2);
+    s.applyInto(count, src, dst, off);
+    assert.deepEqual(dst.subarray(off, off + len), nea2(key, count, 3, 1, src, len * 8));
+  }
+});
