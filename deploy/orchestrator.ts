@@ -2,7 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
@@ -16,6 +16,8 @@ import {
 } from './direct-links.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
+import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
+import { formatRelaySummary, planRelay, type RelaySummary, summariseRelay } from './relay-plan.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
 
 export interface UpOptions {
@@ -27,6 +29,12 @@ export interface UpOptions {
   progress?: (line: string) => void;
   /** Hook for tests: called once every node is ready, with the node processes. */
   onReady?: (nodes: NodeProcess[]) => void;
+  /** Start a real Prometheus (deploy/prometheus.ts) scraping every node of the run; stopped with the run. */
+  prometheus?: boolean;
+  /** After the summary is collected, keep the nodes (and Prometheus) up until the run is aborted (Ctrl-C, prosec down). */
+  hold?: boolean;
+  /** Hook (prosec bench): called after collection, before teardown, while every node and Prometheus still run. */
+  onCollected?: (run: Run, window: { trafficStart: number; trafficEnd: number }) => Promise<void>;
 }
 
 export interface NodeFailure {
@@ -65,6 +73,10 @@ export interface RunSummary {
   registrations: Record<string, number>;
   pc5DroppedByReason: Record<string, number>;
   failures: NodeFailure[];
+  /** The run's Prometheus, when started with --prometheus. */
+  prometheus?: { url: string; pid: number; dataDir: string };
+  /** UE-to-network relay section (scenario field `relay`). */
+  relay?: RelaySummary;
   /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
   directLinks?: DirectLinkSummary;
   nodes: {
@@ -91,6 +103,8 @@ export class Run {
   private abortWake: (() => void) | undefined;
   private readonly progress: (line: string) => void;
   private readonly enrollmentSecret = randomBytes(32).toString('hex');
+  /** The run's Prometheus server (UpOptions.prometheus). */
+  prometheusServer: PrometheusServer | undefined;
   private directLinkPairs = 0;
 
   constructor(private readonly opts: UpOptions) {
@@ -118,6 +132,9 @@ export class Run {
       state,
       orchestratorPid: process.pid,
       scenario: this.opts.scenarioFile,
+      prometheus: this.prometheusServer
+        ? { pid: this.prometheusServer.pid, url: this.prometheusServer.url }
+        : undefined,
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -166,7 +183,8 @@ export class Run {
       `!! node ${n.id} (${n.role}, pid ${n.pid}) died during ${this.phase}: ${f.signal ?? `exit code ${f.code}`}${n.fatal ? ` — ${n.fatal}` : ''}`,
     );
     for (const l of f.lastLines.slice(-8)) this.progress(`   | ${l}`);
-    if (this.opts.scenario.onNodeFailure === 'abort' || n.role !== 'ue') this.abort(`node ${n.id} died`);
+    if (this.opts.scenario.onNodeFailure === 'abort' || (n.role !== 'ue' && n.role !== 'remote-ue'))
+      this.abort(`node ${n.id} died`);
   }
 
   /** Runs the whole scenario and always tears everything down before resolving. */
@@ -188,6 +206,17 @@ export class Run {
       for (const c of prep.changed)
         this.progress(`network: ran \`${c}\` so that PC5 multicast stays on loopback`);
       const net = await allocateMulticast(s.groups.length + 1);
+      if (this.opts.prometheus) {
+        this.phase = 'start-up of Prometheus';
+        this.prometheusServer = await PrometheusServer.start({
+          dir: join(this.runDir, 'prometheus'),
+          targetsFile: join(this.runDir, 'prometheus', 'targets.json'),
+        });
+        this.writeState('starting');
+        this.progress(
+          `prometheus: ${this.prometheusServer.url} (pid ${this.prometheusServer.pid}, scraping every ${SCRAPE_INTERVAL_S} s, data ${this.prometheusServer.dataDir})`,
+        );
+      }
 
       this.phase = 'start-up of the KMS';
       const kms = this.spawn({ role: 'kms', id: 'kms' });
@@ -248,6 +277,8 @@ export class Run {
           () => {
             readyCount++;
             report(`  UEs ready ${readyCount}/${ueList.length}`);
+            if (this.prometheusServer && readyCount % 10 === 0)
+              writeTargets(this.runDir, this.runId, this.nodes);
           },
           () => undefined,
         );
@@ -258,11 +289,76 @@ export class Run {
       }
       await Promise.all(inFlight);
       this.checkAbort();
+      // UE-to-network relay part: the AAA, then the network sink, then the relays, then the remote UEs.
+      const relayPlan = planRelay(s);
+      if (relayPlan && s.relay) {
+        this.phase = 'start-up of the AAA and the network';
+        const aaa = this.spawn({
+          role: 'aaa',
+          id: 'aaa',
+          roleConfig: {
+            secret: relayPlan.secret,
+            networkName: s.relay.networkName,
+            requestIdentity: s.relay.requestIdentity,
+            subscribers: relayPlan.subscribers,
+          },
+        });
+        const network = this.spawn({ role: 'network', id: 'network' });
+        await Promise.all([aaa.waitReady(s.readyTimeout), network.waitReady(s.readyTimeout)]);
+        this.checkAbort();
+        this.phase = 'start-up of the relays';
+        const relayDiscovery = {
+          address: net.addresses[0]!.replace(/\.\d+$/, '.250'),
+          port: await freeUdpPort(),
+        };
+        const relayNodes = relayPlan.relays.map((r) =>
+          this.spawn({
+            role: 'relay',
+            id: r.id,
+            roleConfig: {
+              aaa: { host: '127.0.0.1', port: aaa.endpoints.radius! },
+              secret: relayPlan.secret,
+              network: { host: '127.0.0.1', port: network.endpoints.userPlane! },
+              discovery: relayDiscovery,
+              rsc: r.rsc,
+            },
+          }),
+        );
+        await Promise.all(relayNodes.map((r) => r.waitReady(s.readyTimeout)));
+        this.checkAbort();
+        this.phase = 'start-up of the remote UEs';
+        for (const ru of relayPlan.remoteUes) {
+          this.checkAbort();
+          const node = this.spawn({
+            role: 'remote-ue',
+            id: ru.id,
+            roleConfig: { ...ru.roleConfig, discovery: relayDiscovery },
+          });
+          ues.push(node);
+          const p: Promise<void> = node.waitReady(s.readyTimeout).then(
+            () => undefined,
+            () => undefined,
+          );
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+          while (inFlight.size >= 8) await Promise.race(inFlight);
+        }
+        await Promise.all(inFlight);
+        this.checkAbort();
+      }
       const notReady = ues.filter((u) => !u.ready);
       for (const u of notReady) problems.push(`${u.id} never became ready`);
       startupSeconds = (performance.now() - t0) / 1000;
       this.writeState('running');
       writeTargets(this.runDir, this.runId, this.nodes);
+      if (this.prometheusServer) {
+        // Prometheus applies target changes at most every 5 s: let it scrape every node before traffic starts.
+        const n = this.nodes.filter((x) => x.ready).length;
+        if (!(await this.prometheusServer.waitScraped(n, 20_000, `run="${this.runId}"`)))
+          this.progress(
+            `prometheus: not every node was scraped after 20 s (see ${this.prometheusServer.logFile})`,
+          );
+      }
       this.progress(
         `all nodes up: ${this.nodes.filter((n) => n.ready).length}/${this.nodes.length} in ${startupSeconds.toFixed(1)} s (run ${this.runId})`,
       );
@@ -270,6 +366,7 @@ export class Run {
 
       this.phase = 'traffic';
       const tTraffic = performance.now();
+      const trafficStart = Date.now() / 1000;
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
@@ -277,13 +374,27 @@ export class Run {
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
+      const trafficEnd = Date.now() / 1000;
       this.checkAbort();
+      if (this.prometheusServer) {
+        // Let Prometheus take its last scrapes of the final counter values before anything stops.
+        await this.sleepUnlessAborted(2000 * SCRAPE_INTERVAL_S + 500);
+        this.checkAbort();
+      }
 
       this.phase = 'collection';
       [statuses, samples] = await Promise.all([
         Promise.all(this.nodes.map((n) => n.status())),
         this.scrapeAll(),
       ]);
+      await this.opts.onCollected?.(this, { trafficStart, trafficEnd });
+      if (this.opts.hold) {
+        this.phase = 'hold';
+        this.progress(
+          `holding the run${this.prometheusServer ? ` and Prometheus (${this.prometheusServer.url})` : ''} until Ctrl-C or \`prosec down\``,
+        );
+        await this.sleepUnlessAborted(7 * 24 * 3600 * 1000);
+      }
     } catch (e) {
       if (e instanceof RunAborted) problems.push(`run aborted: ${e.message}`);
       else problems.push(`run failed during ${this.phase}: ${(e as Error).message}`);
@@ -341,11 +452,13 @@ export class Run {
   async teardown(): Promise<void> {
     this.tearingDown = true;
     this.phase = 'teardown';
-    const order: RoleName[] = ['ue', 'prose-function', 'kms'];
+    const order: RoleName[] = ['remote-ue', 'relay', 'ue', 'prose-function', 'network', 'aaa', 'kms'];
     for (const role of order) {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
     await Promise.all(this.nodes.map((n) => n.stop(1000)));
+    unpublishTargets(dirname(this.runDir), this.runId);
+    await this.prometheusServer?.stop();
   }
 
   /** PIDs of every node process the run started (for tests and prosec down). */
@@ -365,7 +478,15 @@ export class Run {
     const byId = new Map(a.statuses.map((st) => [st.id, st]));
     const roles: RoleSummary[] = [];
     const failed = new Set(this.failures.map((f) => f.id));
-    for (const role of ['kms', 'prose-function', 'ue'] as RoleName[]) {
+    for (const role of [
+      'kms',
+      'prose-function',
+      'ue',
+      'aaa',
+      'network',
+      'relay',
+      'remote-ue',
+    ] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;
       const rss = ns.map((n) => byId.get(n.id)?.rssBytes ?? 0).filter((x) => x > 0);
@@ -427,6 +548,8 @@ export class Run {
         }
       }
     }
+    const relay = summariseRelay(s, a.statuses, a.trafficSeconds > 0);
+    if (relay) problems.push(...relay.problems);
     const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
@@ -445,6 +568,14 @@ export class Run {
       registrations,
       pc5DroppedByReason,
       failures: this.failures,
+      prometheus: this.prometheusServer
+        ? {
+            url: this.prometheusServer.url,
+            pid: this.prometheusServer.pid,
+            dataDir: this.prometheusServer.dataDir,
+          }
+        : undefined,
+      ...(relay ? { relay: relay.summary } : {}),
       ...(directLinks ? { directLinks } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
@@ -488,6 +619,8 @@ function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void
       labels: { job: 'prosec', role: n.role, run: runId },
     }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
+  // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
+  publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {
@@ -555,6 +688,7 @@ export function formatSummary(s: RunSummary): string {
   if (reg) lines.push(`registrations: ${reg}`);
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
   for (const f of s.failures) {
     lines.push(

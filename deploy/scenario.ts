@@ -47,6 +47,28 @@ const trafficSchema = z
   })
   .strict();
 
+const relaySchema = z
+  .object({
+    relays: z.number().int().min(1).max(16).default(1),
+    remoteUes: z.number().int().min(0).max(500),
+    /** Access network name in AT_KDF_INPUT (RFC 5448 3.1). */
+    networkName: z.string().min(1).max(253).default('WLAN'),
+    /** The AAA starts every authentication with AT_ANY_ID_REQ (exercises AT_CHECKCODE). */
+    requestIdentity: z.boolean().default(false),
+    /** Remote UEs whose USIM holds a wrong K (not the HSS's): they must be rejected. */
+    wrongKeyUes: z.number().int().min(0).max(100).default(0),
+    /** Remote UEs whose USIM SQN is ahead of the HSS: they authenticate after resynchronisation. */
+    staleSqnUes: z.number().int().min(0).max(100).default(0),
+    userData: z
+      .object({
+        rate: z.number().nonnegative().max(1000).default(5),
+        payloadBytes: z.number().int().min(16).max(1400).default(200),
+      })
+      .strict()
+      .default({ rate: 5, payloadBytes: 200 }),
+  })
+  .strict();
+
 const directLinksSchema = z
   .object({
     /** Pairs (ue-1, ue-2), (ue-3, ue-4), ...: the first N, or every adjacent pair. The first of a pair initiates. */
@@ -110,6 +132,8 @@ export const scenarioSchema = z
       .default({ processMetrics: true }),
     /** What to do when a node process dies during the run: keep going (reported) or abort the run. */
     onNodeFailure: z.enum(['continue', 'abort']).default('continue'),
+    /** UE-to-network relay part (docs/relay.md): an AAA, a network sink, relays and remote UEs. Absent: none. */
+    relay: relaySchema.optional(),
     /** PC5 one-to-one direct links between pairs of UEs (docs/direct-link.md); none when absent. */
     directLinks: directLinksSchema.optional(),
   })

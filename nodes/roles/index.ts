@@ -6,4 +6,8 @@ export const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
   kms: () => import('./kms.js'),
   'prose-function': () => import('./prose-function.js'),
   ue: () => import('./ue.js'),
+  aaa: () => import('./aaa.js'),
+  network: () => import('./network.js'),
+  relay: () => import('./relay.js'),
+  'remote-ue': () => import('./remote-ue.js'),
 };

@@ -48,6 +48,20 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     expectedServer: { role: 'prose-function' },
     metrics: pc3Sink(metrics),
   });
+  // PC3 key establishment: the TLS 1.3 handshake (ECDHE, mutual certificates) that protects the registration.
+  const tKey = performance.now();
+  const keySetup = (result: string) =>
+    metrics.keySetupSeconds.observe(
+      { procedure: 'pc3_tls', method: 'tls13_ecdhe_cert', result },
+      (performance.now() - tKey) / 1000,
+    );
+  await pc3.connect().then(
+    () => keySetup('ok'),
+    (e: unknown) => {
+      keySetup('failed');
+      throw e;
+    },
+  );
   const reply = await pc3.request('register_request', { ueId: config.id });
   await pc3.close();
   let proseConfig: ProseConfig | undefined;

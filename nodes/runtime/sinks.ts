@@ -33,6 +33,10 @@ const PC3_LABELS: Record<Pc3CounterName, string[]> = {
   pc3_connections_closed_total: ['reason'],
   pc3_enrollments_total: ['result', 'cause'],
   pc3_client_requests_total: ['type', 'result'],
+  pc3_frames_sent_total: [],
+  pc3_frames_received_total: [],
+  pc3_sent_bytes_total: [],
+  pc3_received_bytes_total: [],
 };
 
 const PC3_HELP: Record<Pc3CounterName, string> = {
@@ -42,6 +46,10 @@ const PC3_HELP: Record<Pc3CounterName, string> = {
   pc3_connections_closed_total: 'PC3 connections closed, by reason.',
   pc3_enrollments_total: 'Certificate enrollments handled by the KMS, by result and cause.',
   pc3_client_requests_total: 'PC3 requests made by a client, by type and result.',
+  pc3_frames_sent_total: 'PC3 frames (one message each) sent, client and server side.',
+  pc3_frames_received_total: 'PC3 frames received (well framed; valid or not), client and server side.',
+  pc3_sent_bytes_total: 'PC3 octets sent above TLS (length prefix + message), client and server side.',
+  pc3_received_bytes_total: 'PC3 octets received above TLS, client and server side.',
 };
 
 /** PC3 transport counters -> prosec_pc3_* metrics (created once per registry). */
