@@ -252,7 +252,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     }
     if (frame.type === 'relay_data') {
       const link = links.get(frame.srcL2Id);
-      if (!link || link.state !== 'up' || !link.ctx) {
+      if (link?.state !== 'up' || !link.ctx) {
         drop('no_context');
         return;
       }
@@ -279,7 +279,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       return;
     }
     const link = links.get(msg.readUIntBE(0, 3));
-    if (!link || link.state !== 'up' || !link.ctx) {
+    if (link?.state !== 'up' || !link.ctx) {
       drop('no_context');
       return;
     }

@@ -52,9 +52,9 @@ function pcap(frames: Uint8Array[]): Uint8Array {
   const parts = [
     concatBytes(u32le(0xa1b2c3d4), Uint8Array.of(2, 0, 4, 0), u32le(0), u32le(0), u32le(65535), u32le(1)),
   ];
-  frames.forEach((f, i) =>
-    parts.push(concatBytes(u32le(1_700_000_000 + i), u32le(0), u32le(f.length), u32le(f.length), f)),
-  );
+  frames.forEach((f, i) => {
+    parts.push(concatBytes(u32le(1_700_000_000 + i), u32le(0), u32le(f.length), u32le(f.length), f));
+  });
   return concatBytes(...parts);
 }
 
