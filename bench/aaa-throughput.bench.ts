@@ -5,7 +5,7 @@
 // Message-Authenticator only), same generator; (b) wpa_supplicant's eapol_test as the client (one process per
 // authentication, EAPOL_PARALLEL at once), if built. Every loop is bounded in count and time.
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +51,13 @@ async function loadInWorkers(mode: 'full' | 'bare', port: number): Promise<{ rat
   };
 }
 
+/** CPU seconds (user + system) the process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** `conc` parallel loops of `op` for SECONDS (at most MAX_AUTHS ops); ops/s. */
 async function load(
   conc: number,
@@ -93,12 +100,18 @@ async function main() {
   await loadInWorkers('full', port); // warm-up
   const fullRates: number[] = [];
   const bareRates: number[] = [];
+  const fullPerCpuSecond: number[] = [];
   let failures = 0;
+  const pid = aaa.child.pid!;
   for (let r = 0; r < ROUNDS; r++) {
     const b = await loadInWorkers('bare', port);
+    const c0 = cpuSeconds(pid);
     const f = await loadInWorkers('full', port);
+    const cpu = cpuSeconds(pid) - c0;
     bareRates.push(b.rate);
     fullRates.push(f.rate);
+    // Authentications per CPU-second of the AAA process: its capacity per core, whatever else loads the machine.
+    fullPerCpuSecond.push(cpu > 0 ? (f.rate * SECONDS) / cpu : Number.NaN);
     failures += f.failed;
   }
   const bm = median(bareRates);
@@ -112,6 +125,9 @@ async function main() {
   );
   console.log(
     `  all rounds: full ${fullRates.map((x) => x.toFixed(0)).join(', ')}; bare ${bareRates.map((x) => x.toFixed(0)).join(', ')}`,
+  );
+  console.log(
+    `  AAA process CPU: ${median(fullPerCpuSecond).toFixed(0)} full authentications per CPU-second (${(1e6 / median(fullPerCpuSecond)).toFixed(0)} us of AAA CPU per authentication)`,
   );
   const bin = join(homedir(), '.cache', 'prosec', 'eapol_test');
   if (existsSync(bin)) {
