@@ -309,7 +309,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   return {
     endpoints: { pc5: medium.unicastAddress.port, l2Id },
     status: () => ({
-      errors: errors + (radius.stats.timeouts > 0 ? 0 : 0),
+      errors,
       details: {
         l2Id,
         ...counts,
