@@ -26,7 +26,8 @@ import {
   sakkeValidateRsk,
 } from '../crypto-core/rfc6508-sakke.js';
 import { identityFor } from '../crypto-core/rfc6509-identity.js';
-import { bench, report } from './harness.js';
+import { bench, median, report } from './harness.js';
+import { interleavedMedians, printInterleaved } from './interleaved.js';
 import { poolThroughput } from './pool-throughput.js';
 
 const slow = { rounds: 5, minRoundMs: 300 };
@@ -55,6 +56,17 @@ const modexp = bench(
   slow,
 );
 report(modexp);
+const modexpOnce = () => {
+  let acc = 1n;
+  let base = x;
+  let k = e;
+  while (k > 0n) {
+    if (k & 1n) acc = (acc * base) % p;
+    base = (base * base) % p;
+    k >>= 1n;
+  }
+  return acc;
+};
 
 let t0 = performance.now();
 sakkePrecompute();
@@ -78,6 +90,23 @@ const Zp = E.decodePoint('Z', Z_S);
 const b = BigInt(`0x${Buffer.from(id).toString('hex')}`);
 const Qb = E.toAffine(E.add(E.mul(PS.P, b), { ...Zp, z: 1n }))!;
 const r = hashToIntegerRange(concatBytes(ssv, id), q);
+
+console.log('## headline: interleaved medians of 15 samples (same load for operation and baseline)');
+printInterleaved(
+  interleavedMedians(
+    {
+      modexp: { fn: () => modexpOnce() },
+      encapsulate: { fn: () => sakkeEncapsulate(ssv, id, Z_S) },
+      decapsulate: { fn: () => sakkeDecapsulate(ed, id, rsk, Z_S) },
+    },
+    15,
+  ),
+  [
+    ['plain BigInt 1024-bit modexp (baseline)', 'modexp'],
+    ['SAKKE encapsulate', 'encapsulate', 'modexp'],
+    ['SAKKE decapsulate (incl. R check)', 'decapsulate', 'modexp'],
+  ],
+);
 
 console.log('## before (no precomputation)');
 const naiveR = bench('[r]([b]P+Z_S) variable-base wNAF Jacobian', () => E.toAffine(E.mul(Qb, r)), slow);
@@ -138,6 +167,35 @@ report(
   }),
 );
 
+console.log('## before -> after, interleaved medians of 9 samples');
+const il = interleavedMedians(
+  {
+    modexp: { fn: () => modexpOnce() },
+    rBefore: { fn: () => E.toAffine(E.mul(Qb, r)) },
+    rAfter: {
+      fn: () => E.toAffine(E.sumAffine(E.collectFixed(E.collectFixed([], tabP, rb), tabZ, r))),
+    },
+    rAfterMadd: { fn: () => E.toAffine(E.mulFixedAdd(E.mulFixed(tabP, rb), tabZ, r)) },
+    gBefore: { fn: () => pfRepresentative(pfPow(PS.g, r, p), p) },
+    gAfter: { fn: () => pfRepresentative(pfPowFixed(tP, r, p), p) },
+    pairBefore: { fn: () => pairingEvaluate(pairingLines(E, K, q), R, p, 4n) },
+    millerAfter: { fn: () => pairingEvaluate(lines, R, p, 1n) },
+    finalPow: { fn: () => pfRepresentative(fp2Pow(fe, 4n, p), p) },
+  },
+  9,
+);
+printInterleaved(il, [
+  ['plain BigInt 1024-bit modexp (baseline)', 'modexp'],
+  ['R before: variable-base wNAF', 'rBefore', 'modexp'],
+  ['R after: 2 tables + batch-affine sum', 'rAfter', 'rBefore'],
+  ['R after: 2 tables, Jacobian madd only', 'rAfterMadd', 'rBefore'],
+  ['g^r before: square-and-multiply', 'gBefore', 'modexp'],
+  ['g^r after: fixed-base PF_p table', 'gAfter', 'gBefore'],
+  ['pairing before: lines per call', 'pairBefore', 'modexp'],
+  ['Miller loop after: precomputed RSK lines', 'millerAfter', 'pairBefore'],
+  ['final power c=4 + representative', 'finalPow', 'modexp'],
+]);
+
 console.log('## after: operations');
 const enc = bench('SAKKE encapsulate (RFC 6508 6.2.1)', () => sakkeEncapsulate(ssv, id, Z_S), slow);
 report(enc, naiveEncap);
@@ -148,22 +206,41 @@ report(
   dec,
 );
 
-console.log('# worker pool (nodes/crypto-pool.ts)');
-const res: Record<string, number> = {};
-for (const n of [1, 2]) {
-  res[`e${n}`] = await poolThroughput(n, 'sakke.encapsulate', { ssv, id, zS: Z_S }, { zS: Z_S }, 100);
-  res[`d${n}`] = await poolThroughput(
-    n,
-    'sakke.decapsulate',
-    { encapsulated: ed, id, rsk, zS: Z_S },
-    { zS: Z_S, rsk },
-    30,
-  );
-  console.log(
-    `N=${n} workers: encapsulate ${res[`e${n}`]!.toFixed(1)} ops/s, decapsulate ${res[`d${n}`]!.toFixed(1)} ops/s`,
-  );
+const timeIt = (f: () => unknown) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
+const ratioEnc: number[] = [];
+const ratioDec: number[] = [];
+for (let i = 0; i < 15; i++) {
+  const m1 = timeIt(modexpOnce);
+  const te = timeIt(() => sakkeEncapsulate(ssv, id, Z_S));
+  const m2 = timeIt(modexpOnce);
+  const td = timeIt(() => sakkeDecapsulate(ed, id, rsk, Z_S));
+  const m3 = timeIt(modexpOnce);
+  ratioEnc.push(te / ((m1 + m2) / 2));
+  ratioDec.push(td / ((m2 + m3) / 2));
 }
 console.log(
-  `speed-up 2 vs 1 worker: encapsulate ${(res.e2! / res.e1!).toFixed(2)}x, decapsulate ${(res.d2! / res.d1!).toFixed(2)}x; ` +
-    `2,000-member group key distribution ~${(2000 / res.e2!).toFixed(1)} s with 2 workers`,
+  `interleaved with the modexp baseline: encapsulate = ${median(ratioEnc).toFixed(2)} modexp, ` +
+    `decapsulate = ${median(ratioDec).toFixed(2)} modexp (median of 15 ratios)`,
+);
+
+console.log('# worker pool (nodes/crypto-pool.ts), 1 vs 2 workers, alternating batches');
+const pe = await poolThroughput('sakke.encapsulate', { ssv, id, zS: Z_S }, { zS: Z_S }, 60);
+const pd = await poolThroughput(
+  'sakke.decapsulate',
+  { encapsulated: ed, id, rsk, zS: Z_S },
+  { zS: Z_S, rsk },
+  16,
+);
+console.log(
+  `encapsulate: N=1 ${pe.one.toFixed(1)} ops/s, N=2 ${pe.two.toFixed(1)} ops/s, speed-up ${(pe.two / pe.one).toFixed(2)}x`,
+);
+console.log(
+  `decapsulate: N=1 ${pd.one.toFixed(1)} ops/s, N=2 ${pd.two.toFixed(1)} ops/s, speed-up ${(pd.two / pd.one).toFixed(2)}x`,
+);
+console.log(
+  `2,000-member group key distribution (one encapsulation each): ~${(2000 / pe.two).toFixed(1)} s with 2 workers`,
 );

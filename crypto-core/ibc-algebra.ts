@@ -1,7 +1,7 @@
 // Generic algebra for the identity-based schemes (RFC 6507 ECCSI, RFC 6508 SAKKE): prime-field arithmetic on
 // native BigInt, short Weierstrass curves with a = -3 in Jacobian coordinates, fixed-base window tables,
 // and the F_p^2 / PF_p arithmetic and Miller loop of the RFC 6508 Tate-Lichtenbaum pairing.
-// Not constant time (BigInt): adequate for the emulation testbed, documented in docs/crypto-ibc.md.
+// Not constant time (BigInt): adequate for the emulation testbed, documented in docs/crypto.md (identity-based section).
 import { CryptoInputError } from './errors.js';
 
 /** Affine point; the point at infinity is never represented in affine form here. */
@@ -365,7 +365,7 @@ export class PrimeCurve {
    * level (6 multiplications per addition instead of 11 for a mixed Jacobian addition) while a level has
    * enough pairs to pay for its inversion, then Jacobian mixed additions. Returns Jacobian.
    */
-  sumAffine(points: Affine[], minPairs = 28): Jacobian {
+  sumAffine(points: Affine[], minPairs = 10): Jacobian {
     const { p } = this;
     let pts = points;
     while (pts.length >> 1 >= minPairs) {
@@ -400,20 +400,27 @@ export class PrimeCurve {
     return this.mulFixedAdd(INFINITY, table, k);
   }
 
-  /** [k]P for a variable base P (width-5 NAF over Jacobian odd multiples). */
+  /** [k]P for a variable base P: width-5 NAF, odd multiples made affine with one batch inversion. */
   mul(P: Affine, k: bigint): Jacobian {
     if (k === 0n) return INFINITY;
     const w = 5;
-    const odd: Jacobian[] = [{ x: P.x, y: P.y, z: 1n }];
-    const twoP = this.dbl(odd[0]!);
-    for (let i = 1; i < 1 << (w - 2); i++) odd.push(this.add(odd[i - 1]!, twoP));
+    const jac: Jacobian[] = [{ x: P.x, y: P.y, z: 1n }];
+    const twoP = this.dbl(jac[0]!);
+    for (let i = 1; i < 1 << (w - 2); i++) jac.push(this.add(jac[i - 1]!, twoP));
+    // P of small order would make a multiple infinite: keep the Jacobian table then
+    const odd = jac.some((J) => J.z === 0n) ? null : this.batchToAffine(jac);
     const digits = wnaf(k, w);
     let acc: Jacobian = INFINITY;
+    const p = this.p;
     for (let i = digits.length - 1; i >= 0; i--) {
       acc = this.dbl(acc);
       const d = digits[i]!;
-      if (d > 0) acc = this.add(acc, odd[(d - 1) >> 1]!);
-      else if (d < 0) acc = this.add(acc, this.neg(odd[(-d - 1) >> 1]!));
+      if (d === 0) continue;
+      const idx = ((d > 0 ? d : -d) - 1) >> 1;
+      if (odd) {
+        const T = odd[idx]!;
+        acc = this.addMixed(acc, d > 0 ? T : { x: T.x, y: p - T.y });
+      } else acc = this.add(acc, d > 0 ? jac[idx]! : this.neg(jac[idx]!));
     }
     return acc;
   }

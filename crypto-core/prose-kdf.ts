@@ -20,6 +20,10 @@ export const PROSE_FC = {
   KD_FROM_MSK: 0xf2,
   /** prosec-private: GSK (group session key) from GMK, GSK-ID and group identity. */
   GSK: 0xf3,
+  /** prosec-private: KD from a P-256 ECDH shared secret (certificate-based KD, TR 33.833 sol. #4.1). */
+  KD_FROM_ECDH: 0xf4,
+  /** prosec-private: KD from the SAKKE-carried SSV (IDENTITY KD, TR 33.833 sol. #4.3). */
+  KD_FROM_SSV: 0xf5,
 } as const;
 
 /** Where each FC value comes from (for docs and logs). */
@@ -29,6 +33,8 @@ export const PROSE_FC_SOURCE: Record<keyof typeof PROSE_FC, 'TS 33.303' | 'prose
   ALGORITHM_KEY: 'prosec-private',
   KD_FROM_MSK: 'prosec-private',
   GSK: 'prosec-private',
+  KD_FROM_ECDH: 'prosec-private',
+  KD_FROM_SSV: 'prosec-private',
 };
 
 /**
@@ -126,4 +132,25 @@ export function deriveGsk(gmk: Uint8Array, gskId: Uint8Array, groupId: Uint8Arra
     throw new CryptoInputError('group_id', 'Group Identity must be a non-empty Uint8Array');
   }
   return kdf(gmk, PROSE_FC.GSK, gskId, groupId);
+}
+
+/**
+ * Certificate-based KD: KD = KDF(Z, FC=0xF4, P0=initiator's ephemeral public key, P1=responder's), Z the P-256
+ * ECDH shared secret (x-coordinate, 32 octets), public keys uncompressed (65 octets each).
+ */
+export function deriveKdFromEcdh(z: Uint8Array, pub1: Uint8Array, pub2: Uint8Array): Uint8Array {
+  requireLength('ECDH shared secret', z, 32);
+  requireLength('initiator public key', pub1, 65);
+  requireLength('responder public key', pub2, 65);
+  return kdf(z, PROSE_FC.KD_FROM_ECDH, pub1, pub2);
+}
+
+/**
+ * IDENTITY KD (MIKEY-SAKKE): KD = KDF(SSV, FC=0xF5, P0=initiator URI, P1=responder URI), binding the 128-bit
+ * SAKKE SSV to both identities and stretching it to the 256-bit KD.
+ */
+export function deriveKdFromSsv(ssv: Uint8Array, initiatorUri: string, responderUri: string): Uint8Array {
+  requireLength('SSV', ssv, 16);
+  const enc = new TextEncoder();
+  return kdf(ssv, PROSE_FC.KD_FROM_SSV, enc.encode(initiatorUri), enc.encode(responderUri));
 }

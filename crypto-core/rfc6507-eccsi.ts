@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { bytesToBigInt, concatBytes, uintToBytes } from './bytes.js';
 import { CryptoInputError, requireLength } from './errors.js';
-import { type Affine, type FixedBaseTable, invMod, PrimeCurve } from './ibc-algebra.js';
+import { type Affine, type FixedBaseTable, invMod, type Jacobian, PrimeCurve } from './ibc-algebra.js';
 
 /** NIST P-256 (RFC 6507 uses it with SHA-256: N = 32 octets). */
 export const P256 = new PrimeCurve(
@@ -44,6 +44,28 @@ function getKpak(kpak: Uint8Array): { K: Affine; table: FixedBaseTable } {
   kpakTables.set(key, entry);
   if (kpakTables.size > CACHE_MAX) kpakTables.delete(kpakTables.keys().next().value as string);
   return entry;
+}
+
+// Signers seen more than once get a small fixed-base table of their PVT (w = 4, ~60 kB), so that repeated
+// verifications (a talker in a group call) need no doublings. LRU of SIGNER_CACHE_MAX entries.
+const SIGNER_CACHE_MAX = 64;
+const signers = new Map<string, { seen: number; table?: FixedBaseTable }>();
+
+function signerTable(
+  kpak: Uint8Array,
+  id: Uint8Array,
+  pvt: Uint8Array,
+  PVT: Affine,
+): FixedBaseTable | undefined {
+  const key = `${Buffer.from(kpak).toString('hex')}/${Buffer.from(id).toString('hex')}/${Buffer.from(pvt).toString('hex')}`;
+  let e = signers.get(key);
+  if (e) signers.delete(key);
+  else e = { seen: 0 };
+  signers.set(key, e);
+  if (signers.size > SIGNER_CACHE_MAX) signers.delete(signers.keys().next().value as string);
+  e.seen++;
+  if (!e.table && e.seen >= 2) e.table = P256.fixedBaseTable(PVT, 4, 256);
+  return e.table;
 }
 
 /** Builds the G table (and optionally a KPAK's) now rather than on first use. */
@@ -182,9 +204,11 @@ export function eccsiVerify(
   const he = bytesToBigInt(sha256(HS, rBytes, message)) % q;
   // steps 3-4: Y = [HS]PVT + KPAK; J = [s]([HE]G + [r]Y) = [s*HE]G + [s*r]KPAK + [s*r*HS]PVT
   const sr = (s * r) % q;
-  let J = P256.mul(PVT, (sr * hs) % q);
-  J = P256.mulFixedAdd(J, table, sr);
-  J = P256.mulFixedAdd(J, getTableG(), (s * he) % q);
-  const Ja = P256.toAffine(J);
-  return Ja !== null && Ja.x !== 0n && Ja.x === r; // step 5: Jx = r mod p, Jx != 0
+  const pts = P256.collectFixed(P256.collectFixed([], table, sr), getTableG(), (s * he) % q);
+  const pvtTable = signerTable(kpak, id, pvt, PVT);
+  let J: Jacobian;
+  if (pvtTable) J = P256.sumAffine(P256.collectFixed(pts, pvtTable, (sr * hs) % q));
+  else J = P256.add(P256.mul(PVT, (sr * hs) % q), P256.sumAffine(pts));
+  // step 5: Jx = r mod p and Jx != 0, checked projectively as X = r * Z^2 (0 < r < p), no inversion
+  return J.z !== 0n && J.x === (r * ((J.z * J.z) % P256.p)) % P256.p;
 }

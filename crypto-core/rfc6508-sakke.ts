@@ -6,6 +6,7 @@ import { bytesToBigInt, concatBytes, uintToBytes, xorBytes } from './bytes.js';
 import { CryptoInputError, requireLength } from './errors.js';
 import {
   type Affine,
+  batchInvMod,
   type FixedBaseTable,
   type Fp2,
   invMod,
@@ -80,7 +81,7 @@ const C_EXP = (PS.p + 1n) / PS.q; // c = (p+1)/q, the final power of the pairing
 const Q_BITS = PS.q.toString(2).length;
 
 /** Window widths of the fixed-base tables (bits per window, signed digits). */
-export const SAKKE_WINDOWS = { point: 8, pf: 8 };
+export const SAKKE_WINDOWS = Object.freeze({ point: 8, pf: 8 });
 
 // ---------------------------------------------------------------------------------------------------------
 // Precomputation caches (pure memoisation; a process computes each table once).
@@ -249,9 +250,15 @@ export function sakkeEncapsulate(ssv: Uint8Array, id: Uint8Array, zS: Uint8Array
   const b = identifierInteger('identifier', id);
   const { table } = getZ(zS);
   const r = hashToIntegerRange(concatBytes(ssv, id), PS.q); // step 1
-  const R = SAKKE_CURVE.toAffine(computeR(r, b, table)); // step 2
-  if (R === null) throw new CryptoInputError('point_at_infinity', 'R_(b,S) is the point at infinity');
-  const H = xorBytes(ssv, maskOf(pfPowFixed(getTableG(), r, PS.p))); // step 3
+  const RJ = computeR(r, b, table); // step 2
+  if (RJ.z === 0n) throw new CryptoInputError('point_at_infinity', 'R_(b,S) is the point at infinity');
+  const gr = pfPowFixed(getTableG(), r, PS.p); // g^r, unnormalised
+  // one batch inversion for both R's affine form and g^r's representative b/a
+  const [zi, ai] = batchInvMod([RJ.z, gr.a], PS.p) as [bigint, bigint];
+  const zi2 = (zi * zi) % PS.p;
+  const R = { x: (RJ.x * zi2) % PS.p, y: (((RJ.y * zi2) % PS.p) * zi) % PS.p };
+  const mask = hashToIntegerRange(fpBytes((gr.b * ai) % PS.p), 1n << BigInt(PS.n));
+  const H = xorBytes(ssv, uintToBytes(mask, SAKKE_SSV_BYTES)); // step 3
   return concatBytes(SAKKE_CURVE.encodePoint(R), H); // step 4
 }
 

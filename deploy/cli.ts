@@ -4,18 +4,23 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCH_USAGE } from './bench/usage.js';
 import { formatSummary, Run } from './orchestrator.js';
+import { findPrometheus, INSTALL_HINT } from './prometheus.js';
 import { DEFAULT_SCENARIO_FILE, loadScenario, ScenarioError } from './scenario.js';
 
 const USAGE = `usage:
   prosec up [scenario.yaml] [--ues N] [--duration 30s] [--runs-dir DIR] [--json] [--detach]
       Brings the scenario up (default: scenarios/default.yaml), runs it, prints a summary, tears it down.
+      --prometheus  also start a real Prometheus scraping every node (URL printed; stopped with the run)
+      --hold        keep the nodes (and Prometheus) up after the summary until Ctrl-C or \`prosec down\`
   prosec down [--runs-dir DIR]
       Stops runs started with --detach (and any node they left behind).
   prosec validate scenario.yaml
       Checks a scenario file and prints the resolved scenario.
   prosec node --config FILE | (env PROSEC_NODE_CONFIG)
-      Runs one node process (what the orchestrator spawns).`;
+      Runs one node process (what the orchestrator spawns).
+${BENCH_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -26,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
       return down(rest);
     case 'validate':
       return validate(rest);
+    case 'bench': {
+      const { benchCommand } = await import('./bench/command.js');
+      return benchCommand(rest);
+    }
     case 'node': {
       const { readNodeConfig, runNode } = await import('../nodes/main.js');
       await runNode(readNodeConfig(rest, process.env));
@@ -53,9 +62,15 @@ async function up(args: string[]): Promise<number> {
       'runs-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
       detach: { type: 'boolean', default: false },
+      prometheus: { type: 'boolean', default: false },
+      hold: { type: 'boolean', default: false },
     },
   });
   const file = positionals[0] ? resolve(positionals[0]) : DEFAULT_SCENARIO_FILE;
+  if (values.prometheus && !findPrometheus()) {
+    console.error(`prosec up --prometheus: ${INSTALL_HINT}`);
+    return 2;
+  }
   const ues = values.ues === undefined ? undefined : Number(values.ues);
   if (ues !== undefined && !(Number.isInteger(ues) && ues >= 0)) {
     console.error(`prosec up: --ues must be a whole number, got '${values.ues}'`);
@@ -79,7 +94,13 @@ async function up(args: string[]): Promise<number> {
     return 0;
   }
 
-  const run = new Run({ scenario, scenarioFile: file, runsDir });
+  const run = new Run({
+    scenario,
+    scenarioFile: file,
+    runsDir,
+    prometheus: values.prometheus,
+    hold: values.hold,
+  });
   console.error(`prosec: run ${run.runId}, scenario '${scenario.name}' (${file}), folder ${run.runDir}`);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -104,7 +125,11 @@ async function up(args: string[]): Promise<number> {
   const summary = await run.execute();
   if (values.json) console.log(JSON.stringify(summary, null, 2));
   else console.log(formatSummary(summary));
-  if (signals > 0) return 130;
+  if (summary.prometheus && !values.json)
+    console.log(
+      `prometheus: was ${summary.prometheus.url}; its data stays in ${summary.prometheus.dataDir} (serve it again: prometheus --storage.tsdb.path=${summary.prometheus.dataDir} --config.file=${join(run.runDir, 'prometheus', 'prometheus.yml')})`,
+    );
+  if (signals > 0 && !(values.hold && summary.ok)) return 130;
   return summary.ok ? 0 : 1;
 }
 
@@ -124,6 +149,7 @@ async function down(args: string[]): Promise<number> {
       state: string;
       orchestratorPid: number;
       nodes: { id: string; pid: number }[];
+      prometheus?: { pid: number };
     };
     if (st.state !== 'starting' && st.state !== 'running') continue;
     if (isProsecProcess(st.orchestratorPid, 'prosec')) {
@@ -139,6 +165,10 @@ async function down(args: string[]): Promise<number> {
         console.log(`prosec down: node ${n.id} (pid ${n.pid}) was left behind; killing it`);
         process.kill(n.pid, 'SIGKILL');
       }
+    }
+    if (st.prometheus && isProsecProcess(st.prometheus.pid, join(runsDir, d, 'prometheus'))) {
+      console.log(`prosec down: Prometheus (pid ${st.prometheus.pid}) was left behind; stopping it`);
+      process.kill(st.prometheus.pid, 'SIGTERM');
     }
   }
   console.log(stopped ? `prosec down: stopped ${stopped} run(s)` : 'prosec down: no running run found');

@@ -2,13 +2,21 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig, NodeStatus, RoleName } from '../nodes/runtime/protocol.js';
 import { computeEnrollmentToken } from '../transport/pc3/enrollment.js';
 import { prepareLoopbackMulticast } from '../transport/pc5/netenv.js';
+import {
+  type DirectLinkSummary,
+  directLinkProblems,
+  formatDirectLinks,
+  planDirectLinks,
+  summariseDirectLinks,
+} from './direct-links.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
+import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
 import { formatRelaySummary, planRelay, type RelaySummary, summariseRelay } from './relay-plan.js';
 import { groupMembers, type Scenario, ueIds } from './scenario.js';
 
@@ -21,6 +29,12 @@ export interface UpOptions {
   progress?: (line: string) => void;
   /** Hook for tests: called once every node is ready, with the node processes. */
   onReady?: (nodes: NodeProcess[]) => void;
+  /** Start a real Prometheus (deploy/prometheus.ts) scraping every node of the run; stopped with the run. */
+  prometheus?: boolean;
+  /** After the summary is collected, keep the nodes (and Prometheus) up until the run is aborted (Ctrl-C, prosec down). */
+  hold?: boolean;
+  /** Hook (prosec bench): called after collection, before teardown, while every node and Prometheus still run. */
+  onCollected?: (run: Run, window: { trafficStart: number; trafficEnd: number }) => Promise<void>;
 }
 
 export interface NodeFailure {
@@ -59,8 +73,12 @@ export interface RunSummary {
   registrations: Record<string, number>;
   pc5DroppedByReason: Record<string, number>;
   failures: NodeFailure[];
+  /** The run's Prometheus, when started with --prometheus. */
+  prometheus?: { url: string; pid: number; dataDir: string };
   /** UE-to-network relay section (scenario field `relay`). */
   relay?: RelaySummary;
+  /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
+  directLinks?: DirectLinkSummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -85,6 +103,9 @@ export class Run {
   private abortWake: (() => void) | undefined;
   private readonly progress: (line: string) => void;
   private readonly enrollmentSecret = randomBytes(32).toString('hex');
+  /** The run's Prometheus server (UpOptions.prometheus). */
+  prometheusServer: PrometheusServer | undefined;
+  private directLinkPairs = 0;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -111,6 +132,9 @@ export class Run {
       state,
       orchestratorPid: process.pid,
       scenario: this.opts.scenarioFile,
+      prometheus: this.prometheusServer
+        ? { pid: this.prometheusServer.pid, url: this.prometheusServer.url }
+        : undefined,
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -182,6 +206,17 @@ export class Run {
       for (const c of prep.changed)
         this.progress(`network: ran \`${c}\` so that PC5 multicast stays on loopback`);
       const net = await allocateMulticast(s.groups.length + 1);
+      if (this.opts.prometheus) {
+        this.phase = 'start-up of Prometheus';
+        this.prometheusServer = await PrometheusServer.start({
+          dir: join(this.runDir, 'prometheus'),
+          targetsFile: join(this.runDir, 'prometheus', 'targets.json'),
+        });
+        this.writeState('starting');
+        this.progress(
+          `prometheus: ${this.prometheusServer.url} (pid ${this.prometheusServer.pid}, scraping every ${SCRAPE_INTERVAL_S} s, data ${this.prometheusServer.dataDir})`,
+        );
+      }
 
       this.phase = 'start-up of the KMS';
       const kms = this.spawn({ role: 'kms', id: 'kms' });
@@ -215,6 +250,11 @@ export class Run {
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
+      const directLinks = await planDirectLinks(s, subscribed, {
+        host: '127.0.0.1',
+        port: kms.endpoints.keys!,
+      });
+      this.directLinkPairs = directLinks.size / 2;
       const ues: NodeProcess[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -226,13 +266,19 @@ export class Run {
           id,
           kms: kmsEndpoint,
           proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! },
-          roleConfig: { traffic: s.traffic, expectRejection: unsubscribed.includes(id) },
+          roleConfig: {
+            traffic: s.traffic,
+            expectRejection: unsubscribed.includes(id),
+            ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
+          },
         });
         ues.push(ue);
         const p: Promise<void> = ue.waitReady(s.readyTimeout).then(
           () => {
             readyCount++;
             report(`  UEs ready ${readyCount}/${ueList.length}`);
+            if (this.prometheusServer && readyCount % 10 === 0)
+              writeTargets(this.runDir, this.runId, this.nodes);
           },
           () => undefined,
         );
@@ -305,6 +351,14 @@ export class Run {
       startupSeconds = (performance.now() - t0) / 1000;
       this.writeState('running');
       writeTargets(this.runDir, this.runId, this.nodes);
+      if (this.prometheusServer) {
+        // Prometheus applies target changes at most every 5 s: let it scrape every node before traffic starts.
+        const n = this.nodes.filter((x) => x.ready).length;
+        if (!(await this.prometheusServer.waitScraped(n, 20_000, `run="${this.runId}"`)))
+          this.progress(
+            `prometheus: not every node was scraped after 20 s (see ${this.prometheusServer.logFile})`,
+          );
+      }
       this.progress(
         `all nodes up: ${this.nodes.filter((n) => n.ready).length}/${this.nodes.length} in ${startupSeconds.toFixed(1)} s (run ${this.runId})`,
       );
@@ -312,6 +366,7 @@ export class Run {
 
       this.phase = 'traffic';
       const tTraffic = performance.now();
+      const trafficStart = Date.now() / 1000;
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
@@ -319,13 +374,27 @@ export class Run {
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
+      const trafficEnd = Date.now() / 1000;
       this.checkAbort();
+      if (this.prometheusServer) {
+        // Let Prometheus take its last scrapes of the final counter values before anything stops.
+        await this.sleepUnlessAborted(2000 * SCRAPE_INTERVAL_S + 500);
+        this.checkAbort();
+      }
 
       this.phase = 'collection';
       [statuses, samples] = await Promise.all([
         Promise.all(this.nodes.map((n) => n.status())),
         this.scrapeAll(),
       ]);
+      await this.opts.onCollected?.(this, { trafficStart, trafficEnd });
+      if (this.opts.hold) {
+        this.phase = 'hold';
+        this.progress(
+          `holding the run${this.prometheusServer ? ` and Prometheus (${this.prometheusServer.url})` : ''} until Ctrl-C or \`prosec down\``,
+        );
+        await this.sleepUnlessAborted(7 * 24 * 3600 * 1000);
+      }
     } catch (e) {
       if (e instanceof RunAborted) problems.push(`run aborted: ${e.message}`);
       else problems.push(`run failed during ${this.phase}: ${(e as Error).message}`);
@@ -388,6 +457,8 @@ export class Run {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
     await Promise.all(this.nodes.map((n) => n.stop(1000)));
+    unpublishTargets(dirname(this.runDir), this.runId);
+    await this.prometheusServer?.stop();
   }
 
   /** PIDs of every node process the run started (for tests and prosec down). */
@@ -479,6 +550,8 @@ export class Run {
     }
     const relay = summariseRelay(s, a.statuses, a.trafficSeconds > 0);
     if (relay) problems.push(...relay.problems);
+    const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
+    if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -495,7 +568,15 @@ export class Run {
       registrations,
       pc5DroppedByReason,
       failures: this.failures,
+      prometheus: this.prometheusServer
+        ? {
+            url: this.prometheusServer.url,
+            pid: this.prometheusServer.pid,
+            dataDir: this.prometheusServer.dataDir,
+          }
+        : undefined,
       ...(relay ? { relay: relay.summary } : {}),
+      ...(directLinks ? { directLinks } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -538,6 +619,8 @@ function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void
       labels: { job: 'prosec', role: n.role, run: runId },
     }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
+  // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
+  publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {
@@ -606,6 +689,7 @@ export function formatSummary(s: RunSummary): string {
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
+  lines.push(...formatDirectLinks(s.directLinks));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -69,6 +69,30 @@ const relaySchema = z
   })
   .strict();
 
+const directLinksSchema = z
+  .object({
+    /** Pairs (ue-1, ue-2), (ue-3, ue-4), ...: the first N, or every adjacent pair. The first of a pair initiates. */
+    pairs: z
+      .union([z.number().int().positive().max(2500), z.literal('all-adjacent')])
+      .default('all-adjacent'),
+    /** KD establishment: certificate (ECDH signed with the UE certificate) or identity (MIKEY-SAKKE, sol. #4.3). */
+    kdMethod: z.enum(['certificate', 'identity']).default('certificate'),
+    ciphering: z
+      .object({ signalling: z.boolean().default(true), userPlane: z.boolean().default(true) })
+      .strict()
+      .default({ signalling: true, userPlane: true }),
+    /** User-plane integrity protection (off by default, TR 33.833 key issue #4.2). */
+    userPlaneIntegrity: z.boolean().default(false),
+    /** User packets per second each UE of a pair sends over its link. */
+    rate: z.number().nonnegative().max(20_000).default(50),
+    payloadBytes: z.number().int().min(16).max(1400).default(1200),
+    /** Direct re-keying period (the initiator re-keys while data flows); none when absent. */
+    rekeyEvery: duration.optional(),
+  })
+  .strict();
+
+export type DirectLinksScenario = z.output<typeof directLinksSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1).max(80),
@@ -110,6 +134,8 @@ export const scenarioSchema = z
     onNodeFailure: z.enum(['continue', 'abort']).default('continue'),
     /** UE-to-network relay part (docs/relay.md): an AAA, a network sink, relays and remote UEs. Absent: none. */
     relay: relaySchema.optional(),
+    /** PC5 one-to-one direct links between pairs of UEs (docs/direct-link.md); none when absent. */
+    directLinks: directLinksSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -135,6 +161,13 @@ export const scenarioSchema = z
         }
       });
     });
+    if (s.directLinks && typeof s.directLinks.pairs === 'number' && s.directLinks.pairs * 2 > s.roles.ue) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['directLinks', 'pairs'],
+        message: `${s.directLinks.pairs} pairs need ${s.directLinks.pairs * 2} UEs but the scenario has ${s.roles.ue}`,
+      });
+    }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {
       if (seen.has(g.id))

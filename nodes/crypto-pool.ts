@@ -43,6 +43,10 @@ export class CryptoPool {
           this.settle(i, m),
       );
       w.on('error', (e) => this.failWorker(i, e));
+      w.on('exit', (code) => {
+        this.busy[i] = Number.POSITIVE_INFINITY; // never chosen again
+        if (!this.closed) this.failWorker(i, new Error(`crypto worker ${i} exited with code ${code}`));
+      });
       this.workers.push(w);
       this.busy.push(0);
     }
@@ -83,6 +87,7 @@ export class CryptoPool {
     let wi = worker ?? 0;
     if (worker === undefined)
       for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[wi]!) wi = i;
+    if (this.busy[wi] === Number.POSITIVE_INFINITY) return Promise.reject(new Error('crypto worker exited'));
     const id = this.nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: wi });

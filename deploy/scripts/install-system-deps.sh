@@ -2,7 +2,7 @@
 # Installs optional Debian packages used by interoperability tests (tshark, prometheus, iproute2, eapol_test build deps).
 # Safe to run repeatedly; needs root. Without root it only reports what is missing.
 set -u
-pkgs=(iproute2 tshark)
+pkgs=(iproute2 tshark prometheus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # wpa_supplicant's eapol_test with the USIM simulator, for the EAP-AKA' interop test (cached outside the repo).

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startEnrollmentServer } from '../../transport/pc3/enrollment.js';
 import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { pc3Sink } from '../runtime/sinks.js';
+import { startKmsKeyService } from './kms-keys.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 export async function start(ctx: RoleContext): Promise<RoleInstance> {
@@ -26,9 +27,16 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     onEnrolled: ({ role }) => enrolled.set(role, (enrolled.get(role) ?? 0) + 1),
   });
   log.info({ caCertFile, port: server.port }, 'testbed CA created; enrollment open');
+  const keys = await startKmsKeyService(ctx, ca);
   return {
-    endpoints: { enrollment: server.port },
-    status: () => ({ errors: 0, details: { enrolledByRole: Object.fromEntries(enrolled) } }),
-    stop: () => server.close(),
+    endpoints: { enrollment: server.port, keys: keys.port },
+    status: () => ({
+      errors: 0,
+      details: { enrolledByRole: Object.fromEntries(enrolled), bundlesIssued: keys.issued() },
+    }),
+    stop: async () => {
+      await keys.close();
+      await server.close();
+    },
   };
 }

@@ -9,6 +9,7 @@ import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
+import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
 
 const roleConfigSchema = z
   .object({
@@ -17,6 +18,8 @@ const roleConfigSchema = z
       .strict(),
     /** This UE is deliberately not subscribed: a register_reject is the expected outcome. */
     expectRejection: z.boolean().default(false),
+    /** PC5 one-to-one direct link settings (nodes/roles/ue-direct-link.ts validates them). */
+    directLink: z.object({ unicastPort: z.number().int() }).passthrough().optional(),
   })
   .strict();
 
@@ -45,6 +48,20 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     expectedServer: { role: 'prose-function' },
     metrics: pc3Sink(metrics),
   });
+  // PC3 key establishment: the TLS 1.3 handshake (ECDHE, mutual certificates) that protects the registration.
+  const tKey = performance.now();
+  const keySetup = (result: string) =>
+    metrics.keySetupSeconds.observe(
+      { procedure: 'pc3_tls', method: 'tls13_ecdhe_cert', result },
+      (performance.now() - tKey) / 1000,
+    );
+  await pc3.connect().then(
+    () => keySetup('ok'),
+    (e: unknown) => {
+      keySetup('failed');
+      throw e;
+    },
+  );
   const reply = await pc3.request('register_request', { ueId: config.id });
   await pc3.close();
   let proseConfig: ProseConfig | undefined;
@@ -77,6 +94,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   if (proseConfig) {
     medium = new UdpPc5Medium({
       l2Id: proseConfig.l2Id,
+      ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),
       metrics: pc5Sink(metrics),
       onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
     });
@@ -97,6 +115,9 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       if (g && frame.dstL2Id === g.l2GroupId) peersHeard.get(g.id)!.add(frame.srcL2Id);
     });
   }
+
+  let directLinks: UeDirectLinks | undefined;
+  if (medium && cfg.directLink) directLinks = await startUeDirectLinks(ctx, medium, creds, cfg.directLink);
 
   const timers: NodeJS.Timeout[] = [];
   const stopTraffic = () => {
@@ -126,6 +147,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     command: (name) => {
       if (name === 'start-traffic') startTraffic();
       else if (name === 'stop-traffic') stopTraffic();
+      if (name === 'start-traffic') directLinks?.startTraffic();
+      else if (name === 'stop-traffic') directLinks?.stopTraffic();
     },
     status: () => ({
       provisioned: proseConfig !== undefined,
@@ -135,10 +158,12 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         l2Id: proseConfig?.l2Id,
         peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
         pc5: medium?.stats(),
+        ...(directLinks ? { directLink: directLinks.status() } : {}),
       },
     }),
     stop: async () => {
       stopTraffic();
+      await directLinks?.stop();
       await medium?.close();
     },
   };

@@ -7,6 +7,13 @@ export const KEY_SETUP_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** Default process metrics that are not exposed (gauges with a _total suffix). */
+export const NONCONFORMANT_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export interface NodeMetrics {
   registry: Registry;
   nodeInfo: Gauge<'role'>;
@@ -26,12 +33,21 @@ export interface NodeMetrics {
   radiusDropped: Counter<'reason'>;
   relayBytes: Counter<'direction'>;
   relayDropped: Counter<'reason'>;
+  directLinkRejected: Counter<'cause'>;
+  directLinkProtectedPackets: Counter<'direction' | 'plane'>;
+  directLinkProtectedBytes: Counter<'direction' | 'plane'>;
+  directLinkIntegrityFailures: Counter<'plane'>;
+  directLinkReplaysDropped: Counter<'plane'>;
+  directLinkRekeys: Counter<'trigger'>;
 }
 
 /** Creates the registry and every metric of the catalogue (docs/metrics.md). */
 export function createNodeMetrics(role: string, opts: { processMetrics: boolean }): NodeMetrics {
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges *_total, which `promtool check metrics` rejects; the same counts stay
+  // available per type (nodejs_active_handles{type}, nodejs_active_requests{type}, nodejs_active_resources{type}).
+  for (const n of NONCONFORMANT_DEFAULT_METRICS) registry.removeSingleMetric(n);
   const registers = [registry];
   let socketDropsSeen = 0;
   const m: NodeMetrics = {
@@ -139,6 +155,42 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       name: 'prosec_relay_dropped_total',
       help: 'UE-to-network relay path: PC5 relay frames dropped, by reason (mac, replay, malformed, no_context, ...).',
       labelNames: ['reason'],
+      registers,
+    }),
+    directLinkRejected: new Counter({
+      name: 'prosec_direct_link_rejected_total',
+      help: 'PC5 direct link: signalling or user PDUs dropped and procedures failed, by cause (docs/direct-link.md).',
+      labelNames: ['cause'],
+      registers,
+    }),
+    directLinkProtectedPackets: new Counter({
+      name: 'prosec_direct_link_protected_packets_total',
+      help: 'PC5 direct link: PDUs protected (direction tx) or accepted after checks (rx), by plane.',
+      labelNames: ['direction', 'plane'],
+      registers,
+    }),
+    directLinkProtectedBytes: new Counter({
+      name: 'prosec_direct_link_protected_bytes_total',
+      help: 'PC5 direct link: octets protected (tx) or accepted (rx), by plane (user: payload octets; signalling: PDU octets).',
+      labelNames: ['direction', 'plane'],
+      registers,
+    }),
+    directLinkIntegrityFailures: new Counter({
+      name: 'prosec_direct_link_integrity_failures_total',
+      help: 'PC5 direct link: PDUs whose MAC-I did not verify, by plane.',
+      labelNames: ['plane'],
+      registers,
+    }),
+    directLinkReplaysDropped: new Counter({
+      name: 'prosec_direct_link_replays_dropped_total',
+      help: 'PC5 direct link: PDUs dropped by the replay window (repeated or too old COUNT), by plane.',
+      labelNames: ['plane'],
+      registers,
+    }),
+    directLinkRekeys: new Counter({
+      name: 'prosec_direct_link_rekeys_total',
+      help: 'PC5 direct link: re-keyings started, by trigger (manual, or count: COUNT reached the threshold).',
+      labelNames: ['trigger'],
       registers,
     }),
   };

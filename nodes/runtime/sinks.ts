@@ -33,6 +33,10 @@ const PC3_LABELS: Record<Pc3CounterName, string[]> = {
   pc3_connections_closed_total: ['reason'],
   pc3_enrollments_total: ['result', 'cause'],
   pc3_client_requests_total: ['type', 'result'],
+  pc3_frames_sent_total: [],
+  pc3_frames_received_total: [],
+  pc3_sent_bytes_total: [],
+  pc3_received_bytes_total: [],
 };
 
 const PC3_HELP: Record<Pc3CounterName, string> = {
@@ -42,10 +46,19 @@ const PC3_HELP: Record<Pc3CounterName, string> = {
   pc3_connections_closed_total: 'PC3 connections closed, by reason.',
   pc3_enrollments_total: 'Certificate enrollments handled by the KMS, by result and cause.',
   pc3_client_requests_total: 'PC3 requests made by a client, by type and result.',
+  pc3_frames_sent_total: 'PC3 frames (one message each) sent, client and server side.',
+  pc3_frames_received_total: 'PC3 frames received (well framed; valid or not), client and server side.',
+  pc3_sent_bytes_total: 'PC3 octets sent above TLS (length prefix + message), client and server side.',
+  pc3_received_bytes_total: 'PC3 octets received above TLS, client and server side.',
 };
 
 /** PC3 transport counters -> prosec_pc3_* metrics (created once per registry). */
+/** One PC3 sink per registry: a node may run several PC3 clients/servers (registering twice would throw). */
+const pc3Sinks = new WeakMap<NodeMetrics, Pc3MetricsSink>();
+
 export function pc3Sink(m: NodeMetrics): Pc3MetricsSink {
+  const cached = pc3Sinks.get(m);
+  if (cached) return cached;
   const counters = new Map<Pc3CounterName, Counter>();
   for (const name of Object.keys(PC3_LABELS) as Pc3CounterName[]) {
     counters.set(
@@ -58,9 +71,11 @@ export function pc3Sink(m: NodeMetrics): Pc3MetricsSink {
       }),
     );
   }
-  return {
+  const sink: Pc3MetricsSink = {
     inc(name, labels, value = 1) {
       counters.get(name)?.inc(labels as Record<string, string>, value);
     },
   };
+  pc3Sinks.set(m, sink);
+  return sink;
 }

@@ -90,3 +90,17 @@ test('round trip: fresh KMS, random identities and messages sign and verify; SSK
     assert.equal(eccsiVerify(other, sig, id, KPAK), false);
   }
 });
+
+test('repeated verifications of one signer (cached PVT table path) give the same answers', () => {
+  const { KSAK, KPAK } = eccsiGenerateKmsKeys();
+  const id = new TextEncoder().encode('2026-11\0tel:+447700900999\0');
+  const { SSK, PVT } = eccsiIssueSsk(KSAK, KPAK, id);
+  for (let i = 0; i < 4; i++) {
+    const msg = new TextEncoder().encode(`message ${i}`);
+    const sig = eccsiSign(msg, id, SSK, PVT, KPAK);
+    assert.equal(eccsiVerify(msg, sig, id, KPAK), true, `round ${i}`);
+    const bad = sig.slice();
+    bad[40]! ^= 4;
+    assert.equal(eccsiVerify(msg, bad, id, KPAK), false, `round ${i} tampered`);
+  }
+});

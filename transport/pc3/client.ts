@@ -169,7 +169,7 @@ export class Pc3Client {
             onFramingError: () => {},
             onClose: (reason) => this.onClose(conn, reason),
           },
-          { maxMessageBytes: o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES },
+          { maxMessageBytes: o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, metrics: this.metrics },
         );
         this.conn = conn;
         resolve(conn);

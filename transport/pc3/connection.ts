@@ -2,6 +2,7 @@
 import type { TLSSocket } from 'node:tls';
 import { encodeFrame, FrameDecoder, FramingError } from './framing.js';
 import { decodeMessage, encodeMessage, type Pc3Message, Pc3MessageError } from './messages.js';
+import type { Pc3MetricsSink } from './metrics.js';
 
 export type CloseReason =
   | 'peer_closed'
@@ -30,6 +31,8 @@ export interface FramedSocketOptions {
   idleTimeoutMs?: number;
   /** Time given to a graceful close before the socket is destroyed (ms, default 1000). */
   closeGraceMs?: number;
+  /** Counts PC3 frames and octets (length prefix + message) per direction, when given. */
+  metrics?: Pc3MetricsSink;
 }
 
 export class FramedSocket {
@@ -43,6 +46,7 @@ export class FramedSocket {
   private errorCode: string | undefined;
   private reading = true;
   private closedFlag = false;
+  private readonly metrics: Pc3MetricsSink | undefined;
 
   constructor(socket: TLSSocket, ev: FramedSocketEvents, opts: FramedSocketOptions) {
     this.socket = socket;
@@ -51,6 +55,7 @@ export class FramedSocket {
     this.decoder = new FrameDecoder(opts.maxMessageBytes);
     this.maxWriteBacklog = opts.maxWriteBacklog ?? 8 * opts.maxMessageBytes + (1 << 20);
     this.closeGraceMs = opts.closeGraceMs ?? 1000;
+    this.metrics = opts.metrics;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
@@ -79,6 +84,8 @@ export class FramedSocket {
     if (this.closed || this.reason !== undefined) return false;
     const frame = encodeFrame(encodeMessage(msg), this.maxMessageBytes);
     this.socket.write(frame);
+    this.metrics?.inc('pc3_frames_sent_total', {});
+    this.metrics?.inc('pc3_sent_bytes_total', {}, frame.length);
     if (this.socket.writableLength > this.maxWriteBacklog) {
       this.destroy('protocol_error');
       return false;
@@ -107,7 +114,9 @@ export class FramedSocket {
     if (!this.reading) return;
     let bodies: Buffer[];
     try {
+      this.metrics?.inc('pc3_received_bytes_total', {}, chunk.length);
       bodies = this.decoder.push(chunk);
+      if (bodies.length > 0) this.metrics?.inc('pc3_frames_received_total', {}, bodies.length);
     } catch (e) {
       this.reading = false;
       if (e instanceof FramingError) {

@@ -89,6 +89,16 @@ export const PC3_BODY_SCHEMAS = {
   }),
   enroll_accept: z.strictObject({ certPem: pem('CERTIFICATE'), caCertPem: pem('CERTIFICATE') }),
   enroll_reject: z.strictObject({ cause: z.enum(ENROLL_REJECT_CAUSES), detail }),
+  /** UE -> KMS key service (mutual TLS): the UE's MIKEY-SAKKE key bundle for its certificate identity. */
+  kms_bundle_request: z.strictObject({}),
+  /** KMS -> UE: bundle (crypto-core/kms-bundle.ts JSON form; secret) and the CA's current CRL. */
+  kms_bundle_response: z.strictObject({
+    bundle: z.string().min(2).max(16_384),
+    crlPem: z.string().min(1).max(1_000_000),
+  }),
+  /** Node -> KMS key service: the CA's current CRL (for checking peer certificates on PC5). */
+  crl_request: z.strictObject({}),
+  crl_response: z.strictObject({ crlPem: z.string().min(1).max(1_000_000) }),
 } as const;
 
 export type Pc3Type = keyof typeof PC3_BODY_SCHEMAS;

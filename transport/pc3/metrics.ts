@@ -8,6 +8,8 @@
  * - pc3_connections_closed_total {reason: peer_closed|tls_error|protocol_error|local_close|socket_error|idle_timeout}
  * - pc3_enrollments_total {result: ok|rejected, cause: none|bad_token|bad_key|not_allowed|malformed|rate_limited}
  * - pc3_client_requests_total {type, result: ok|timeout|closed|send_failed}
+ * - pc3_frames_sent_total, pc3_frames_received_total, pc3_sent_bytes_total, pc3_received_bytes_total (no labels):
+ *   PC3 frames and octets (length prefix + message, above TLS) per direction, client and server side
  */
 export type Pc3CounterName =
   | 'pc3_handshakes_total'
@@ -15,7 +17,11 @@ export type Pc3CounterName =
   | 'pc3_protocol_errors_total'
   | 'pc3_connections_closed_total'
   | 'pc3_enrollments_total'
-  | 'pc3_client_requests_total';
+  | 'pc3_client_requests_total'
+  | 'pc3_frames_sent_total'
+  | 'pc3_frames_received_total'
+  | 'pc3_sent_bytes_total'
+  | 'pc3_received_bytes_total';
 
 export interface Pc3MetricsSink {
   inc(name: Pc3CounterName, labels: Readonly<Record<string, string>>, value?: number): void;

@@ -309,7 +309,11 @@ export class Pc3Server {
           }
         },
       },
-      { maxMessageBytes: this.maxMessageBytes, idleTimeoutMs: this.opts.idleTimeoutMs ?? 0 },
+      {
+        maxMessageBytes: this.maxMessageBytes,
+        idleTimeoutMs: this.opts.idleTimeoutMs ?? 0,
+        metrics: this.metrics,
+      },
     );
     this.conns.set(conn, peer);
   }

@@ -1,0 +1,97 @@
+// Overview: nodes up by role, PC5/PC3 throughput, key-setup latency per procedure, errors, cost.
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { baseDashboard, percentiles, q, RUN, stat, timeseries } from './common.js';
+
+const rate = (m: string, extra = '') => `rate(${m}{${RUN}${extra}}[$__rate_interval])`;
+
+export function overview() {
+  return baseDashboard(
+    'prosec-overview',
+    'prosec / overview',
+    'One prosec run: which nodes are up, PC5 and PC3 throughput, key-setup latency per procedure, errors, cost.',
+  )
+    .withRow(new RowBuilder('Nodes'))
+    .withPanel(
+      stat('Nodes up by role', 'none', [q(`sum by (role) (up{job="prosec", ${RUN}})`, '{{role}}')], {
+        w: 12,
+        description: 'Targets Prometheus scraped successfully, by role (from the run targets.json).',
+      }),
+    )
+    .withPanel(
+      timeseries('Nodes ready by role', 'none', [q(`sum by (role) (prosec_node_ready{${RUN}})`, '{{role}}')]),
+    )
+    .withRow(new RowBuilder('Throughput'))
+    .withPanel(
+      timeseries('PC5 throughput', 'Bps', [
+        q(`sum by (kind) (${rate('prosec_pc5_sent_bytes_total')})`, 'sent {{kind}}'),
+        q(`sum by (kind) (${rate('prosec_pc5_received_bytes_total')})`, 'received {{kind}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries('PC5 frames', 'pps', [
+        q(`sum by (kind) (${rate('prosec_pc5_frames_sent_total')})`, 'sent {{kind}}'),
+        q(`sum by (kind) (${rate('prosec_pc5_frames_received_total')})`, 'received {{kind}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries('PC3 throughput (above TLS)', 'Bps', [
+        q(`sum by (role) (${rate('prosec_pc3_sent_bytes_total')})`, 'sent by {{role}}'),
+        q(`sum by (role) (${rate('prosec_pc3_received_bytes_total')})`, 'received by {{role}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries('PC3 frames', 'pps', [
+        q(`sum by (role) (${rate('prosec_pc3_frames_sent_total')})`, 'sent by {{role}}'),
+        q(`sum by (role) (${rate('prosec_pc3_frames_received_total')})`, 'received by {{role}}'),
+      ]),
+    )
+    .withRow(new RowBuilder('Latency'))
+    .withPanel(
+      timeseries(
+        'Key-setup latency by procedure (p50, p95, p99 since node start)',
+        's',
+        percentiles('prosec_key_setup_seconds', RUN, 'procedure', ''),
+        { description: 'prosec_key_setup_seconds{procedure,method,result}; see the procedures dashboard.' },
+      ),
+    )
+    .withPanel(
+      timeseries('PC3 registration and enrollment latency (p50, p95, p99)', 's', [
+        ...percentiles('prosec_pc3_registration_seconds', RUN, 'result', 'registration'),
+        ...percentiles('prosec_enrollment_seconds', RUN, 'result', 'enrollment'),
+      ]),
+    )
+    .withRow(new RowBuilder('Errors'))
+    .withPanel(
+      timeseries(
+        'Errors (cumulative since node start)',
+        'none',
+        [
+          q(`sum by (reason) (prosec_pc5_frames_dropped_total{${RUN}})`, 'PC5 dropped: {{reason}}'),
+          q(
+            `sum by (reason) (prosec_pc3_handshakes_total{${RUN}, result="failed"})`,
+            'PC3 TLS handshake failed: {{reason}}',
+          ),
+          q(
+            `sum by (result) (prosec_registrations_total{${RUN}, result!="accepted"})`,
+            'registration rejected: {{result}}',
+          ),
+          q(
+            `sum by (cause) (prosec_pc3_enrollments_total{${RUN}, result="rejected"})`,
+            'enrollment rejected: {{cause}}',
+          ),
+        ],
+        { w: 24 },
+      ),
+    )
+    .withRow(new RowBuilder('Cost'))
+    .withPanel(
+      timeseries('CPU by role', 'percentunit', [
+        q(`sum by (role) (${rate('process_cpu_seconds_total')})`, '{{role}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries('Resident memory by role', 'bytes', [
+        q(`sum by (role) (process_resident_memory_bytes{${RUN}})`, '{{role}}'),
+      ]),
+    );
+}

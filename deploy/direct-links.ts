@@ -1,0 +1,149 @@
+// Run side of the scenario's PC5 direct links: which UEs pair up (with fixed PC5 unicast ports so each initiator
+// knows its peer in advance), and the summary section (links up, set-up p50/p99 per method, user bytes, re-keys,
+// packets lost, integrity failures, replays). The orchestrator calls these with a few lines.
+import { createSocket } from 'node:dgram';
+import type { DirectLinkConfig, DirectLinkStatus } from '../nodes/roles/ue-direct-link.js';
+import type { NodeStatus } from '../nodes/runtime/protocol.js';
+import type { Scenario } from './scenario.js';
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Direct link roleConfig per UE id (empty when the scenario has no directLinks). */
+export async function planDirectLinks(
+  s: Scenario,
+  ueIdsInOrder: string[],
+  kmsKeys: { host: string; port: number },
+): Promise<Map<string, DirectLinkConfig>> {
+  const out = new Map<string, DirectLinkConfig>();
+  const d = s.directLinks;
+  if (!d) return out;
+  const maxPairs = Math.floor(ueIdsInOrder.length / 2);
+  const pairs = d.pairs === 'all-adjacent' ? maxPairs : Math.min(d.pairs, maxPairs);
+  const policy = {
+    signallingCiphering: d.ciphering.signalling,
+    userPlaneCiphering: d.ciphering.userPlane,
+    userPlaneIntegrity: d.userPlaneIntegrity,
+  };
+  for (let i = 0; i < pairs; i++) {
+    const a = ueIdsInOrder[2 * i]!;
+    const b = ueIdsInOrder[2 * i + 1]!;
+    const [pa, pb] = [await freeUdpPort(), await freeUdpPort()];
+    const common = {
+      kdMethod: d.kdMethod,
+      policy,
+      rate: d.rate,
+      payloadBytes: d.payloadBytes,
+      ...(d.rekeyEvery ? { rekeyEveryMs: d.rekeyEvery } : {}),
+      kmsKeys,
+    };
+    out.set(a, { role: 'initiator', peerId: b, unicastPort: pa, peerPort: pb, ...common });
+    out.set(b, { role: 'responder', peerId: a, unicastPort: pb, peerPort: pa, ...common });
+  }
+  return out;
+}
+
+export interface DirectLinkSummary {
+  pairs: number;
+  linksUp: number;
+  setupFailures: number;
+  /** Initial set-ups, measured by the initiators (DCR sent to DSMC verified), per KD method. */
+  setupMs: Record<string, { n: number; p50: number; p99: number }>;
+  rekeys: number;
+  rekeySetupMs: { n: number; p50: number; p99: number };
+  released: number;
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  userBytes: number;
+  /** User payload octets received per second of traffic phase, all links together. */
+  userThroughputBytesPerSecond: number;
+  integrityFailures: number;
+  replaysDropped: number;
+  rejected: Record<string, number>;
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 1000) / 1000;
+}
+
+function dist(xs: number[]) {
+  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99) };
+}
+
+/** The summary section, or undefined when the scenario has no directLinks. */
+export function summariseDirectLinks(
+  s: Scenario,
+  statuses: NodeStatus[],
+  trafficSeconds: number,
+  pairs: number,
+): DirectLinkSummary | undefined {
+  if (!s.directLinks) return undefined;
+  const dls = statuses
+    .map((st) => (st.details as { directLink?: DirectLinkStatus }).directLink)
+    .filter((d): d is DirectLinkStatus => d !== undefined);
+  const sum = (f: (d: DirectLinkStatus) => number) => dls.reduce((a, d) => a + f(d), 0);
+  const setup: Record<string, number[]> = {};
+  for (const d of dls) setup[d.method] = [...(setup[d.method] ?? []), ...d.setupMs];
+  const rejected: Record<string, number> = {};
+  for (const d of dls) for (const [k, v] of Object.entries(d.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+  const received = sum((d) => d.packetsReceived);
+  const sent = sum((d) => d.packetsSent);
+  const userBytes = sum((d) => d.userBytesReceived);
+  return {
+    pairs,
+    linksUp: sum((d) => (d.role === 'initiator' ? d.linksUp : 0)),
+    setupFailures: sum((d) => d.setupFailures),
+    setupMs: Object.fromEntries(Object.entries(setup).map(([k, v]) => [k, dist(v)])),
+    rekeys: sum((d) => d.rekeySetupMs.length),
+    rekeySetupMs: dist(dls.flatMap((d) => d.rekeySetupMs)),
+    released: sum((d) => d.released),
+    packetsSent: sent,
+    packetsReceived: received,
+    packetsLost: Math.max(0, sent - received),
+    userBytes,
+    userThroughputBytesPerSecond: trafficSeconds > 0 ? Math.round(userBytes / trafficSeconds) : 0,
+    integrityFailures: sum((d) => d.integrityFailures),
+    replaysDropped: sum((d) => d.replaysDropped),
+    rejected,
+  };
+}
+
+/** Problems a direct link run shows (links not up, packets lost, integrity failures). */
+export function directLinkProblems(d: DirectLinkSummary | undefined): string[] {
+  if (!d) return [];
+  const p: string[] = [];
+  if (d.linksUp < d.pairs) p.push(`direct links: only ${d.linksUp} of ${d.pairs} links came up`);
+  if (d.packetsLost > 0) p.push(`direct links: ${d.packetsLost} user packets lost`);
+  if (d.integrityFailures > 0) p.push(`direct links: ${d.integrityFailures} integrity failures`);
+  return p;
+}
+
+export function formatDirectLinks(d: DirectLinkSummary | undefined): string[] {
+  if (!d) return [];
+  const lines = [
+    '',
+    `direct links: ${d.linksUp}/${d.pairs} up, ${d.released} released, ${d.setupFailures} set-up failures`,
+  ];
+  for (const [m, x] of Object.entries(d.setupMs))
+    lines.push(`  set-up (${m}): n=${x.n} p50 ${x.p50} ms  p99 ${x.p99} ms`);
+  lines.push(
+    `  re-keys ${d.rekeys} (p50 ${d.rekeySetupMs.p50} ms, p99 ${d.rekeySetupMs.p99} ms)` +
+      `  user packets sent ${d.packetsSent} received ${d.packetsReceived} lost ${d.packetsLost}`,
+    `  user bytes ${d.userBytes} (${(d.userThroughputBytesPerSecond / 1e6).toFixed(3)} MB/s)` +
+      `  integrity failures ${d.integrityFailures}  replays dropped ${d.replaysDropped}`,
+  );
+  const rej = Object.entries(d.rejected).filter(([, v]) => v > 0);
+  if (rej.length) lines.push(`  dropped by cause: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  return lines;
+}

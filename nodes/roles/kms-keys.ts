@@ -1,0 +1,54 @@
+// KMS key service (mutual TLS, PC3 framing): hands each UE its MIKEY-SAKKE key bundle (RFC 6507 SSK/PVT,
+// RFC 6508 RSK, KPAK, Z_S) for the identity prose-ue:<nodeId> of its certificate, and the CA's current CRL
+// which UEs use to check peer certificates on PC5 direct links (docs/direct-link.md).
+import { performance } from 'node:perf_hooks';
+import { generateKmsMasterKeys, issueBundle, serializeBundle } from '../../crypto-core/kms-bundle.js';
+import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import { ueIdentityUri } from '../../procedures/direct-link/kd-identity.js';
+import { createCrl, createNodeCredentials, type TestbedCa } from '../../transport/pc3/pki.js';
+import { Pc3Server } from '../../transport/pc3/server.js';
+import { pc3Sink } from '../runtime/sinks.js';
+import type { RoleContext } from './role.js';
+
+export interface KmsKeyService {
+  port: number;
+  issued(): number;
+  close(): Promise<void>;
+}
+
+export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promise<KmsKeyService> {
+  const { config, log, metrics } = ctx;
+  // Generated on the first bundle request (about 1-5 s of CPU): runs without IDENTITY KD never pay for it.
+  let master: ReturnType<typeof generateKmsMasterKeys> | undefined;
+  const own = await createNodeCredentials(ca, { nodeId: config.id, role: 'kms' });
+  // The testbed revokes nobody by default; the CRL is still signed, served and checked by every UE.
+  const crlPem = await createCrl(ca, []);
+  let issued = 0;
+  const server = new Pc3Server({
+    host: config.host,
+    port: 0,
+    certPem: own.certPem,
+    keyPem: own.keyPem,
+    caCertPem: ca.certPem,
+    allowedRoles: ['ue'],
+    acceptTypes: ['kms_bundle_request', 'crl_request'],
+    metrics: pc3Sink(metrics),
+    logger: log,
+    handler: (msg, peer) => {
+      if (msg.type === 'crl_request') return { type: 'crl_response', body: { crlPem } };
+      const t0 = performance.now();
+      master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
+      const now = new Date();
+      const bundle = issueBundle(master, identityFor(ueIdentityUri(peer.nodeId), now, master.keyPeriod), now);
+      issued++;
+      metrics.keySetupSeconds.observe(
+        { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'ok' },
+        (performance.now() - t0) / 1000,
+      );
+      return { type: 'kms_bundle_response', body: { bundle: serializeBundle(bundle), crlPem } };
+    },
+  });
+  const { port } = await server.listen();
+  log.info({ port }, 'KMS key service listening (MIKEY-SAKKE bundles, CRL)');
+  return { port, issued: () => issued, close: () => server.close() };
+}
