@@ -181,6 +181,14 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     link.params = params;
     link.state = 'smc';
     sendSig(link, encodeDsmc(params, link.nonce1, link.ctx.sigTx));
+    // A remote UE that never completes the security mode does not hold a link slot forever.
+    setTimeout(() => {
+      if (link.state === 'smc' && links.get(link.l2Id) === link) {
+        links.delete(link.l2Id);
+        drop('smc_timeout');
+        metrics.eapAuthResults.inc({ result: 'failure', cause: 'smc_timeout' });
+      }
+    }, 5000).unref();
   };
 
   medium.onFrame((frame, meta) => {
