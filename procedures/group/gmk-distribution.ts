@@ -281,6 +281,7 @@ interface StoredGmk extends GmkRecord {
 export class GmkReceiver {
   private readonly byGroup = new Map<string, StoredGmk>();
   private readonly byId = new Map<number, StoredGmk>();
+  private readonly previous = new Map<string, StoredGmk>();
 
   constructor(private readonly opts: GmkReceiverOptions) {}
 
@@ -353,12 +354,18 @@ export class GmkReceiver {
     return cur ? { ok: true, record: rec, replaced: cur.gmkId } : { ok: true, record: rec };
   }
 
-  /** Installs a GMK obtained another way (PC3 provisioning, ad-hoc link, key server), newest wins. */
+  /**
+   * Installs a key obtained another way (PC3 provisioning, ad-hoc link, key server), newest wins. Unlike a
+   * rekey by the group manager (which may follow a removal), a scheduled reconfiguration keeps the previous
+   * key usable for calls until its own expiry, so members that re-fetch a little later still follow.
+   */
   installDirect(rec: GmkRecord, timestampMs: number): GmkInstallResult {
     const cur = this.byGroup.get(rec.groupId);
     if (cur && cur.timestampMs >= timestampMs) return { ok: false, reason: 'stale' };
     const s: StoredGmk = { ...rec, timestampMs };
-    if (cur) this.byId.delete(cur.gmkId);
+    const older = this.previous.get(rec.groupId);
+    if (older && older.gmkId !== cur?.gmkId) this.byId.delete(older.gmkId);
+    if (cur) this.previous.set(rec.groupId, cur);
     this.byGroup.set(rec.groupId, s);
     this.byId.set(rec.gmkId, s);
     return cur ? { ok: true, record: s, replaced: cur.gmkId } : { ok: true, record: s };
