@@ -40,7 +40,7 @@ process.on('message', async (m: Start | { cmd: 'exit' }) => {
   };
   rx.onFrame((f) => {
     if (f.type === 'group_media' && m.protectedMode) {
-      const r = receiver.unprotect(f.srcL2Id, f.payload);
+      const r = receiver.unprotect(f.srcL2Id, f.payload, true);
       if (!r.ok) {
         bad++;
         return;

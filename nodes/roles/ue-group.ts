@@ -119,7 +119,8 @@ export async function startUeGroupSecurity(
     if (reply.type !== 'kms_bundle_response') throw new Error(`KMS key service answered ${reply.type}`);
     const bundle = parseBundle(reply.body.bundle);
     validateBundle(bundle, new Date());
-    sakkePrecompute(bundle.Z_S, bundle.RSK);
+    // SAKKE tables only when a standard group will send this UE I_MESSAGEs (seconds of CPU on a loaded host).
+    if (cfg.groups.some((g) => g.solution === 'standard')) sakkePrecompute(bundle.Z_S, bundle.RSK);
     eccsiPrecompute(bundle.KPAK);
     crypto = inlineGroupCrypto(bundle);
   } finally {
@@ -338,7 +339,7 @@ export async function startUeGroupSecurity(
         metrics.groupCallSetupSeconds.observe({ solution: j.solution }, ms / 1000);
       });
     } else if (frame.type === 'group_media') {
-      const r = j.rx.unprotect(frame.srcL2Id, frame.payload);
+      const r = j.rx.unprotect(frame.srcL2Id, frame.payload, true);
       const gs = st.groups[j.id]!;
       if (!r.ok) {
         fail('media', r.reason);

@@ -82,13 +82,16 @@ export class GroupMediaSender {
         policyOf(this.algs),
       );
     }
-    const pdu = this.tx.protect(payload);
-    const out = new Uint8Array(GROUP_MEDIA_HEADER_BYTES + pdu.length);
-    const dv = new DataView(out.buffer);
+    // The PDU is built behind 7 octets of headroom for the group media header: no copy.
+    const out = this.tx.protectWithHeadroom(payload, GROUP_MEDIA_HEADER_BYTES);
+    const g = this.gskId >>> 0;
     out[0] = GROUP_MEDIA_VERSION;
-    dv.setUint32(1, this.gskId >>> 0);
-    dv.setUint16(5, this.ptkId);
-    out.set(pdu, GROUP_MEDIA_HEADER_BYTES);
+    out[1] = g >>> 24;
+    out[2] = g >>> 16;
+    out[3] = g >>> 8;
+    out[4] = g;
+    out[5] = this.ptkId >>> 8;
+    out[6] = this.ptkId;
     return out;
   }
 }
@@ -125,8 +128,11 @@ export class GroupMediaReceiver {
     return this.rx.size;
   }
 
-  /** Checks and deciphers one group media payload from PC5 source L2 ID `senderL2`. */
-  unprotect(senderL2: number, data: Uint8Array): GroupMediaResult {
+  /**
+   * Checks and deciphers one group media payload from PC5 source L2 ID `senderL2`. With `inPlace` the payload
+   * is deciphered inside `data` (a received frame the caller does not reuse) and returned as a view on it.
+   */
+  unprotect(senderL2: number, data: Uint8Array, inPlace = false): GroupMediaResult {
     if (data.length < GROUP_MEDIA_HEADER_BYTES || data[0] !== GROUP_MEDIA_VERSION)
       return { ok: false, reason: 'malformed' };
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -145,7 +151,7 @@ export class GroupMediaReceiver {
         this.windowSize,
       );
     }
-    const r = ctx.unprotect(data.subarray(GROUP_MEDIA_HEADER_BYTES));
+    const r = ctx.unprotect(data.subarray(GROUP_MEDIA_HEADER_BYTES), inPlace);
     if (!r.ok) return { ok: false, reason: r.reason, gskId };
     // A sender's window is kept only once a PDU verified: forged PDUs cannot fill the table.
     if (fresh) this.rx.set(key, ctx);

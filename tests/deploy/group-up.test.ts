@@ -18,9 +18,10 @@ test('prosec up scenarios/group.yaml: two solutions side by side, calls set up, 
   const file = join(dir, 'group.yaml');
   writeFileSync(
     file,
-    `${shipped.replace('readyTimeout: 60s', 'readyTimeout: 150s')}metrics: { processMetrics: false }\n`,
+    `${shipped.replace('readyTimeout: 60s', 'readyTimeout: 200s')}metrics: { processMetrics: false }\n`,
   );
-  const run = runCli(['up', file, '--json', '--runs-dir', runsDir]);
+  // Start-up is CPU-bound (SAKKE tables per UE, the KMS master keys): slow on a loaded 2-core host.
+  const run = runCli(['up', file, '--json', '--runs-dir', runsDir], { timeoutMs: 260_000 });
   try {
     const { code } = await run.exit;
     assert.equal(code, 0, `exit code ${code}\nstderr:\n${run.stderr()}\nstdout:\n${run.stdout()}`);
