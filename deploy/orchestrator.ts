@@ -14,6 +14,13 @@ import {
   planDirectLinks,
   summariseDirectLinks,
 } from './direct-links.js';
+import {
+  formatGroupSecurity,
+  type GroupSecuritySummary,
+  planGroupSecurity,
+  summariseGroupSecurity,
+  ueGroupConfig,
+} from './groups-plan.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
@@ -79,6 +86,8 @@ export interface RunSummary {
   relay?: RelaySummary;
   /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
   directLinks?: DirectLinkSummary;
+  /** One-to-many group security (scenario groupSecurity), when the scenario has it. */
+  groupSecurity?: GroupSecuritySummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -201,6 +210,7 @@ export class Run {
       this.writeState('starting');
       const { subscribed, unsubscribed } = ueIds(s);
       const members = groupMembers(s);
+      const groupPlan = planGroupSecurity(s, members);
       this.phase = 'network preparation';
       const prep = await prepareLoopbackMulticast();
       for (const c of prep.changed)
@@ -243,10 +253,25 @@ export class Run {
           })),
           discovery: { multicastAddress: net.addresses[0]!, port: net.ports[0]! },
           configValidityMs: s.configValidity,
+          ...(groupPlan?.pfGroupKeys ? { groupKeys: groupPlan.pfGroupKeys } : {}),
         },
       });
       await pf.waitReady(s.readyTimeout);
       this.checkAbort();
+      const kmsKeysEndpoint = { host: '127.0.0.1', port: kms.endpoints.keys! };
+      let groupManager: NodeProcess | undefined;
+      if (groupPlan?.groupManager) {
+        this.phase = 'start-up of the group manager';
+        groupManager = this.spawn({
+          role: 'group-manager',
+          id: 'group-manager',
+          kms: kmsEndpoint,
+          roleConfig: { ...groupPlan.groupManager, kmsKeys: kmsKeysEndpoint },
+        });
+        await groupManager.waitReady(s.readyTimeout);
+        this.checkAbort();
+      }
+      const gmEndpoint = groupManager ? { host: '127.0.0.1', port: groupManager.endpoints.pc3! } : undefined;
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
@@ -270,6 +295,9 @@ export class Run {
             traffic: s.traffic,
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
+            ...(groupPlan?.ues.has(id)
+              ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint) }
+              : {}),
           },
         });
         ues.push(ue);
@@ -368,6 +396,8 @@ export class Run {
       const tTraffic = performance.now();
       const trafficStart = Date.now() / 1000;
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
+      for (const n of this.nodes.filter((x) => x.role === 'group-manager'))
+        n.send({ t: 'command', name: 'start-traffic' });
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
       );
@@ -486,6 +516,7 @@ export class Run {
       'network',
       'relay',
       'remote-ue',
+      'group-manager',
     ] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;
@@ -552,6 +583,8 @@ export class Run {
     if (relay) problems.push(...relay.problems);
     const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
+    const groupSecurity = summariseGroupSecurity(s, a.statuses, groupMembers(s));
+    if (groupSecurity && a.trafficSeconds > 0) problems.push(...groupSecurity.problems);
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -577,6 +610,7 @@ export class Run {
         : undefined,
       ...(relay ? { relay: relay.summary } : {}),
       ...(directLinks ? { directLinks } : {}),
+      ...(groupSecurity ? { groupSecurity: groupSecurity.summary } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -690,6 +724,7 @@ export function formatSummary(s: RunSummary): string {
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
+  lines.push(...formatGroupSecurity(s.groupSecurity));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
 const duration = z
@@ -136,9 +137,13 @@ export const scenarioSchema = z
     relay: relaySchema.optional(),
     /** PC5 one-to-one direct links between pairs of UEs (docs/direct-link.md); none when absent. */
     directLinks: directLinksSchema.optional(),
+    /** One-to-many group security: GMK solution per group, removals, group calls (docs/group.md); none when absent. */
+    groupSecurity: groupSecuritySchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
+    for (const i of groupSecurityIssues(s.groupSecurity, groupMembers(s as Scenario)))
+      ctx.addIssue({ code: 'custom', path: ['groupSecurity', ...i.path], message: i.message });
     s.groups.forEach((g, i) => {
       if (typeof g.members === 'object' && 'count' in g.members && g.members.count > s.roles.ue) {
         ctx.addIssue({

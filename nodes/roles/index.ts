@@ -10,4 +10,5 @@ export const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
   network: () => import('./network.js'),
   relay: () => import('./relay.js'),
   'remote-ue': () => import('./remote-ue.js'),
+  'group-manager': () => import('./group-manager.js'),
 };

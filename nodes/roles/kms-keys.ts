@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { generateKmsMasterKeys, issueBundle, serializeBundle } from '../../crypto-core/kms-bundle.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
 import { ueIdentityUri } from '../../procedures/direct-link/kd-identity.js';
+import { groupIdentityUri } from '../../procedures/group/gmk-distribution.js';
 import { createCrl, createNodeCredentials, type TestbedCa } from '../../transport/pc3/pki.js';
 import { Pc3Server } from '../../transport/pc3/server.js';
 import { pc3Sink } from '../runtime/sinks.js';
@@ -30,7 +31,7 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
     certPem: own.certPem,
     keyPem: own.keyPem,
     caCertPem: ca.certPem,
-    allowedRoles: ['ue'],
+    allowedRoles: ['ue', 'group-manager'],
     acceptTypes: ['kms_bundle_request', 'crl_request'],
     metrics: pc3Sink(metrics),
     logger: log,
@@ -39,7 +40,12 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
       const t0 = performance.now();
       master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
       const now = new Date();
-      const bundle = issueBundle(master, identityFor(ueIdentityUri(peer.nodeId), now, master.keyPeriod), now);
+      // A group manager gets the keys of the group identity it signs GMK distributions with (docs/group.md).
+      const uri =
+        peer.role === 'group-manager' && msg.type === 'kms_bundle_request' && msg.body.groupId
+          ? groupIdentityUri(msg.body.groupId)
+          : ueIdentityUri(peer.nodeId);
+      const bundle = issueBundle(master, identityFor(uri, now, master.keyPeriod), now);
       issued++;
       metrics.keySetupSeconds.observe(
         { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'ok' },

@@ -7,6 +7,7 @@ import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
 import type { Logger } from '../runtime/logger.js';
 import { pc3Sink } from '../runtime/sinks.js';
+import { GroupKeyService, groupKeysConfigSchema } from './prose-function-group-keys.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 const roleConfigSchema = z
@@ -24,6 +25,8 @@ const roleConfigSchema = z
     ),
     discovery: z.object({ multicastAddress: z.string(), port: z.number().int() }).strict(),
     configValidityMs: z.number().int().positive(),
+    /** Groups whose key the ProSe Function provisions over PC3 (TR 33.833 sol. #3.5); none when absent. */
+    groupKeys: groupKeysConfigSchema.optional(),
   })
   .strict();
 export type ProseFunctionConfig = z.output<typeof roleConfigSchema>;
@@ -140,14 +143,18 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     },
     log,
   );
+  const groupKeys = new GroupKeyService(
+    cfg.groupKeys ?? [],
+    (g, ue) => policy.isRegistered(ue) && cfg.groups.some((x) => x.groupId === g && x.members.includes(ue)),
+  );
   const server = new Pc3Server({
     host: config.host,
     port: 0,
     certPem: creds.certPem,
     keyPem: creds.keyPem,
     caCertPem: creds.caCertPem,
-    handler,
-    acceptTypes: ['register_request', 'config_request'],
+    handler: (msg, peer) => groupKeys.handle(msg, peer) ?? handler(msg, peer),
+    acceptTypes: ['register_request', 'config_request', 'group_key_request'],
     metrics: pc3Sink(metrics),
     logger: log,
   });
@@ -155,7 +162,13 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   log.info({ port, subscribers: cfg.subscribers.length, groups: cfg.groups.length }, 'PC3 server listening');
   return {
     endpoints: { pc3: port },
-    status: () => ({ errors, details: { registered: policy.registeredCount } }),
+    status: () => ({
+      errors,
+      details: {
+        registered: policy.registeredCount,
+        groupKeys: { issued: groupKeys.issued, rotations: groupKeys.rotated },
+      },
+    }),
     stop: () => server.close(),
   };
 }

@@ -10,6 +10,7 @@ import { enrollWithKms } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
+import { startUeGroupSecurity, type UeGroupSecurity } from './ue-group.js';
 
 const roleConfigSchema = z
   .object({
@@ -20,6 +21,8 @@ const roleConfigSchema = z
     expectRejection: z.boolean().default(false),
     /** PC5 one-to-one direct link settings (nodes/roles/ue-direct-link.ts validates them). */
     directLink: z.object({ unicastPort: z.number().int() }).passthrough().optional(),
+    /** One-to-many group security (nodes/roles/ue-group.ts validates it). */
+    groupSecurity: z.object({}).passthrough().optional(),
   })
   .strict();
 
@@ -118,6 +121,9 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
 
   let directLinks: UeDirectLinks | undefined;
   if (medium && cfg.directLink) directLinks = await startUeDirectLinks(ctx, medium, creds, cfg.directLink);
+  let groupSec: UeGroupSecurity | undefined;
+  if (medium && proseConfig && cfg.groupSecurity)
+    groupSec = await startUeGroupSecurity(ctx, medium, creds, proseConfig, cfg.groupSecurity);
 
   const timers: NodeJS.Timeout[] = [];
   const stopTraffic = () => {
@@ -149,6 +155,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       else if (name === 'stop-traffic') stopTraffic();
       if (name === 'start-traffic') directLinks?.startTraffic();
       else if (name === 'stop-traffic') directLinks?.stopTraffic();
+      if (name === 'start-traffic') groupSec?.startTraffic();
+      else if (name === 'stop-traffic') groupSec?.stopTraffic();
     },
     status: () => ({
       provisioned: proseConfig !== undefined,
@@ -159,11 +167,13 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
         pc5: medium?.stats(),
         ...(directLinks ? { directLink: directLinks.status() } : {}),
+        ...(groupSec ? { groupSecurity: groupSec.status() } : {}),
       },
     }),
     stop: async () => {
       stopTraffic();
       await directLinks?.stop();
+      await groupSec?.stop();
       await medium?.close();
     },
   };

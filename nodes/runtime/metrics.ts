@@ -39,6 +39,11 @@ export interface NodeMetrics {
   directLinkIntegrityFailures: Counter<'plane'>;
   directLinkReplaysDropped: Counter<'plane'>;
   directLinkRekeys: Counter<'trigger'>;
+  groupGmkDistributionSeconds: Histogram<'solution' | 'scope'>;
+  groupCallSetupSeconds: Histogram<'solution'>;
+  groupMediaPackets: Counter<'direction'>;
+  groupMediaBytes: Counter<'direction'>;
+  groupDecryptFailures: Counter<'stage' | 'cause'>;
 }
 
 /** Creates the registry and every metric of the catalogue (docs/metrics.md). */
@@ -191,6 +196,38 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       name: 'prosec_direct_link_rekeys_total',
       help: 'PC5 direct link: re-keyings started, by trigger (manual, or count: COUNT reached the threshold).',
       labelNames: ['trigger'],
+      registers,
+    }),
+    groupGmkDistributionSeconds: new Histogram({
+      name: 'prosec_group_gmk_distribution_seconds',
+      help: "Group key distribution (docs/group.md), by solution: scope member = key issued to key installed at one member; scope group = rekey started to the last member's message ready at the key source.",
+      labelNames: ['solution', 'scope'],
+      buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    groupCallSetupSeconds: new Histogram({
+      name: 'prosec_group_call_setup_seconds',
+      help: 'Group call set-up at a member: initiator sent the call-init to this member able to decrypt (Group Security Context installed), by GMK solution.',
+      labelNames: ['solution'],
+      buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    groupMediaPackets: new Counter({
+      name: 'prosec_group_media_packets_total',
+      help: 'Group media PDUs protected (direction tx) or deciphered after checks (rx).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    groupMediaBytes: new Counter({
+      name: 'prosec_group_media_bytes_total',
+      help: 'Group media payload octets protected (tx) or deciphered after checks (rx).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    groupDecryptFailures: new Counter({
+      name: 'prosec_group_decrypt_failures_total',
+      help: 'Group security: messages dropped, by stage (gmk, call, media) and cause (e.g. signature, unknown_key, mac, replay).',
+      labelNames: ['stage', 'cause'],
       registers,
     }),
   };

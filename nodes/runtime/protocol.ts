@@ -1,7 +1,16 @@
 // What the orchestrator and a node process say to each other: the node's start-up config and the IPC messages.
 import { z } from 'zod';
 
-export const ROLE_NAMES = ['kms', 'prose-function', 'ue', 'aaa', 'network', 'relay', 'remote-ue'] as const;
+export const ROLE_NAMES = [
+  'kms',
+  'prose-function',
+  'ue',
+  'aaa',
+  'network',
+  'relay',
+  'remote-ue',
+  'group-manager',
+] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 const endpoint = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();

@@ -90,7 +90,10 @@ export const PC3_BODY_SCHEMAS = {
   enroll_accept: z.strictObject({ certPem: pem('CERTIFICATE'), caCertPem: pem('CERTIFICATE') }),
   enroll_reject: z.strictObject({ cause: z.enum(ENROLL_REJECT_CAUSES), detail }),
   /** UE -> KMS key service (mutual TLS): the UE's MIKEY-SAKKE key bundle for its certificate identity. */
-  kms_bundle_request: z.strictObject({}),
+  kms_bundle_request: z.strictObject({
+    /** Group manager only: the bundle for this group's identity (docs/group.md) instead of its own. */
+    groupId: groupId.optional(),
+  }),
   /** KMS -> UE: bundle (crypto-core/kms-bundle.ts JSON form; secret) and the CA's current CRL. */
   kms_bundle_response: z.strictObject({
     bundle: z.string().min(2).max(16_384),
@@ -99,6 +102,26 @@ export const PC3_BODY_SCHEMAS = {
   /** Node -> KMS key service: the CA's current CRL (for checking peer certificates on PC5). */
   crl_request: z.strictObject({}),
   crl_response: z.strictObject({ crlPem: z.string().min(1).max(1_000_000) }),
+  /** UE -> group manager (TR 33.833 sol. #3.1, docs/group.md): long poll for a GMK newer than `haveGmkId`. */
+  gmk_request: z.strictObject({ groupId, haveGmkId: z.number().int().min(0).max(0xffffffff).optional() }),
+  /** Group manager -> UE: MIKEY-SAKKE I_MESSAGEs (hex) for this member; empty when nothing new in time. */
+  gmk_response: z.strictObject({
+    groupId,
+    imessages: z.array(z.string().regex(/^[0-9a-f]{2,4096}$/)).max(4),
+  }),
+  gmk_reject: z.strictObject({ cause: z.enum(['not_member', 'unknown_group']), detail }),
+  /** UE -> ProSe Function (TR 33.833 sol. #3.5): the pre-provisioned group key of one of its groups. */
+  group_key_request: z.strictObject({ groupId }),
+  /** ProSe Function -> UE: group key (secret, hex), its identifier, algorithm and period of use (ms since epoch). */
+  group_key_response: z.strictObject({
+    groupId,
+    gmkId: z.number().int().min(0).max(0xffffffff),
+    key: z.string().regex(/^[0-9a-f]{32}$/),
+    algorithm: z.enum(['nea2-nia2', 'nea1-nia1', 'nea3-nia3']),
+    activatedAtMs: z.number().int().nonnegative(),
+    expiresAtMs: z.number().int().positive(),
+  }),
+  group_key_reject: z.strictObject({ cause: z.enum(['not_member', 'unknown_group']), detail }),
 } as const;
 
 export type Pc3Type = keyof typeof PC3_BODY_SCHEMAS;

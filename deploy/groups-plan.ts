@@ -1,0 +1,214 @@
+// Run side of the scenario's groupSecurity (docs/group.md): the group manager's, ProSe Function's and UEs'
+// role configuration, and the summary's group section (GMK distribution times, call set-up latency, media,
+// drops by cause, and what removed members could still decrypt). The orchestrator calls these with a few lines.
+import type { GroupManagerConfig } from '../nodes/roles/group-manager.js';
+import type { GroupKeysConfig } from '../nodes/roles/prose-function-group-keys.js';
+import type { UeGroupConfig, UeGroupStatus } from '../nodes/roles/ue-group.js';
+import type { NodeStatus } from '../nodes/runtime/protocol.js';
+import type { Scenario } from './scenario.js';
+
+type Endpoint = { host: string; port: number };
+
+export interface GroupSecurityPlan {
+  /** Group manager roleConfig without its KMS endpoint (undefined: no standard group). */
+  groupManager?: Omit<GroupManagerConfig, 'kmsKeys'>;
+  /** ProSe Function groupKeys (sol. #3.5). */
+  pfGroupKeys?: GroupKeysConfig;
+  /** UE id -> roleConfig.groupSecurity without the endpoints. */
+  ues: Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager'>>;
+}
+
+export function planGroupSecurity(
+  s: Scenario,
+  members: Map<string, string[]>,
+): GroupSecurityPlan | undefined {
+  const gs = s.groupSecurity;
+  if (!gs) return undefined;
+  const standard = gs.groups.filter((g) => g.solution === 'standard');
+  const pc3 = gs.groups.filter((g) => g.solution === 'pc3');
+  const ues = new Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager'>>();
+  for (const g of gs.groups) {
+    for (const m of members.get(g.group) ?? []) {
+      let u = ues.get(m);
+      if (!u) {
+        u = { groups: [], calls: [], media: gs.media };
+        ues.set(m, u);
+      }
+      u.groups.push({ groupId: g.group, solution: g.solution });
+    }
+  }
+  for (const c of gs.calls) {
+    ues.get(c.initiator)?.calls.push({ groupId: c.group, atMs: c.at, durationMs: c.duration });
+  }
+  const plan: GroupSecurityPlan = { ues };
+  if (standard.length > 0) {
+    plan.groupManager = {
+      poolSize: gs.groupManagerWorkers,
+      groups: standard.map((g) => ({
+        groupId: g.group,
+        members: members.get(g.group) ?? [],
+        gmkPeriodMs: g.gmkPeriod,
+        removals: g.remove.map((r) => ({ member: r.member, afterMs: r.after })),
+      })),
+    };
+  }
+  if (pc3.length > 0)
+    plan.pfGroupKeys = pc3.map((g) => ({ groupId: g.group, periodMs: g.gmkPeriod, algorithm: g.algorithm }));
+  return plan;
+}
+
+/** The UE roleConfig.groupSecurity with the run's endpoints filled in. */
+export function ueGroupConfig(
+  plan: GroupSecurityPlan | undefined,
+  ueId: string,
+  kmsKeys: Endpoint,
+  groupManager: Endpoint | undefined,
+): UeGroupConfig | undefined {
+  const u = plan?.ues.get(ueId);
+  if (!u) return undefined;
+  return { ...u, kmsKeys, ...(groupManager ? { groupManager } : {}) };
+}
+
+interface Dist {
+  n: number;
+  p50: number;
+  p99: number;
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 1000) / 1000;
+}
+
+function dist(xs: number[]): Dist {
+  return { n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99) };
+}
+
+export interface GroupSecuritySummary {
+  groups: {
+    group: string;
+    solution: string;
+    members: number;
+    /** Key installs at members (initial + rekeys/reconfigurations). */
+    gmkInstalls: number;
+    /** Per member: rekey started to key installed (standard); request to key installed (pc3). */
+    gmkDistributionMs: Dist;
+    /** Standard: rekeys at the group manager with the time until every member's I_MESSAGE was ready. */
+    rekeys: { reason: string; members: number; readyMs?: number }[];
+    calls: number;
+    /** Initiator sent the call-init -> member installed the Group Security Context. */
+    callSetupMs: Dist;
+  }[];
+  media: { sent: number; received: number; bytesReceived: number };
+  failuresByCause: Record<string, number>;
+  removedMembers: {
+    group: string;
+    member: string;
+    toldRemoved: boolean;
+    decryptedAfterRemoval: number;
+    callsSetUpAfterRemoval: number;
+    decryptedAnyAfterRemoval: number;
+    rejectedAfterRemoval: number;
+  }[];
+}
+
+export function summariseGroupSecurity(
+  s: Scenario,
+  statuses: NodeStatus[],
+  members: Map<string, string[]>,
+): { summary: GroupSecuritySummary; problems: string[] } | undefined {
+  const gs = s.groupSecurity;
+  if (!gs) return undefined;
+  const ueSt = new Map<string, UeGroupStatus>();
+  for (const st of statuses) {
+    const g = (st.details as { groupSecurity?: UeGroupStatus }).groupSecurity;
+    if (st.role === 'ue' && g) ueSt.set(st.id, g);
+  }
+  const gm = statuses.find((x) => x.role === 'group-manager');
+  const gmGroups =
+    (gm?.details as { groups?: Record<string, { rekeys: GroupSecuritySummary['groups'][number]['rekeys'] }> })
+      ?.groups ?? {};
+  const problems: string[] = [];
+  const failuresByCause: Record<string, number> = {};
+  const media = { sent: 0, received: 0, bytesReceived: 0 };
+  for (const u of ueSt.values()) {
+    media.sent += u.mediaSent;
+    media.received += u.mediaReceived;
+    media.bytesReceived += u.mediaBytesReceived;
+    for (const [k, v] of Object.entries(u.failures)) failuresByCause[k] = (failuresByCause[k] ?? 0) + v;
+  }
+  const groups = gs.groups.map((g) => {
+    const ms = members.get(g.group) ?? [];
+    const sts = ms.map((m) => ueSt.get(m)).filter((x): x is UeGroupStatus => x !== undefined);
+    const calls = gs.calls.filter((c) => c.group === g.group).length;
+    return {
+      group: g.group,
+      solution: g.solution,
+      members: ms.length,
+      gmkInstalls: sts.reduce((a, u) => a + (u.groups[g.group]?.gmkInstalls ?? 0), 0),
+      gmkDistributionMs: dist(sts.flatMap((u) => u.gmkInstallMs[g.group] ?? [])),
+      rekeys: (gmGroups[g.group]?.rekeys ?? []).map((r) => ({
+        reason: r.reason,
+        members: r.members,
+        ...(r.readyMs !== undefined ? { readyMs: r.readyMs } : {}),
+      })),
+      calls,
+      callSetupMs: dist(sts.flatMap((u) => u.callSetupMs[g.group] ?? [])),
+    };
+  });
+  const removedMembers: GroupSecuritySummary['removedMembers'] = [];
+  for (const g of gs.groups) {
+    for (const r of g.remove) {
+      const u = ueSt.get(r.member)?.groups[g.group];
+      const entry = {
+        group: g.group,
+        member: r.member,
+        toldRemoved: u?.removedAtMs !== undefined,
+        decryptedAfterRemoval: u?.decryptedAfterRemoval ?? 0,
+        callsSetUpAfterRemoval: u?.callsSetUpAfterRemoval ?? 0,
+        decryptedAnyAfterRemoval: u?.decryptedAnyAfterRemoval ?? 0,
+        rejectedAfterRemoval: u?.rejectedAfterRemoval ?? 0,
+      };
+      removedMembers.push(entry);
+      if (!entry.toldRemoved) problems.push(`group ${g.group}: ${r.member} was never told it was removed`);
+      if (entry.decryptedAfterRemoval > 0 || entry.callsSetUpAfterRemoval > 0)
+        problems.push(
+          `group ${g.group}: removed member ${r.member} set up ${entry.callsSetUpAfterRemoval} calls and decrypted ${entry.decryptedAfterRemoval} PDUs after the rekey`,
+        );
+    }
+  }
+  for (const g of groups) {
+    if (g.gmkInstalls < g.members) {
+      // Every member installs at least one key (removed members included: they had the first GMK).
+      problems.push(`group ${g.group}: only ${g.gmkInstalls} key installs for ${g.members} members`);
+    }
+    if (g.calls > 0 && g.callSetupMs.n === 0) problems.push(`group ${g.group}: no member set up any call`);
+  }
+  return { summary: { groups, media, failuresByCause, removedMembers }, problems };
+}
+
+export function formatGroupSecurity(g: GroupSecuritySummary | undefined): string[] {
+  if (!g) return [];
+  const lines = ['', 'group security:'];
+  for (const x of g.groups) {
+    lines.push(
+      `  ${x.group} (${x.solution}): ${x.members} members, ${x.gmkInstalls} key installs, distribution per member p50 ${x.gmkDistributionMs.p50} ms p99 ${x.gmkDistributionMs.p99} ms`,
+      `    calls ${x.calls}: set-up n=${x.callSetupMs.n} p50 ${x.callSetupMs.p50} ms  p99 ${x.callSetupMs.p99} ms`,
+    );
+    for (const r of x.rekeys)
+      lines.push(
+        `    rekey (${r.reason}): ${r.members} members, all I_MESSAGEs ready in ${r.readyMs ?? '?'} ms`,
+      );
+  }
+  lines.push(
+    `  media: sent ${g.media.sent} received ${g.media.received} (${g.media.bytesReceived} payload bytes)`,
+  );
+  const f = Object.entries(g.failuresByCause);
+  if (f.length) lines.push(`  dropped by cause: ${f.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const r of g.removedMembers)
+    lines.push(
+      `  removed ${r.member} from ${r.group}: told ${r.toldRemoved}, calls set up after rekey ${r.callsSetUpAfterRemoval}, PDUs decrypted ${r.decryptedAfterRemoval} (any call: ${r.decryptedAnyAfterRemoval}), rejected ${r.rejectedAfterRemoval}`,
+    );
+  return lines;
+}

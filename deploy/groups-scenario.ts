@@ -1,0 +1,102 @@
+// Scenario section `groupSecurity` (docs/group.md): per group the key solution (standard GMK distribution by a
+// group manager, TR 33.833 sol. #3.1, or a pre-provisioned group key over PC3, sol. #3.5), member removals, and
+// the group calls. Absent: no group security (existing scenarios are unchanged). Kept apart from scenario.ts so
+// the schema has no import cycle; scenario.ts adds it with two lines.
+import { z } from 'zod';
+
+const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration like 500ms, 30s, 2m or 1h'),
+  ])
+  .transform((v) => {
+    if (typeof v === 'number') return Math.round(v * 1000);
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v)!;
+    return Math.round(
+      Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'],
+    );
+  });
+const nodeId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/);
+
+export const groupSecuritySchema = z
+  .object({
+    groups: z
+      .array(
+        z
+          .object({
+            /** A group of the scenario's `groups`. */
+            group: nodeId,
+            /** standard: GMK by MIKEY-SAKKE from the group manager (sol. #3.1); pc3: ProSe Function key (sol. #3.5). */
+            solution: z.enum(['standard', 'pc3']).default('standard'),
+            /** GMK / group key period of use; rekeyed (standard) or reconfigured (pc3) when it ends. */
+            gmkPeriod: duration.default(3_600_000),
+            /** pc3 only: the algorithm the ProSe Function configures with the key. */
+            algorithm: z.enum(['nea2-nia2', 'nea1-nia1', 'nea3-nia3']).default('nea2-nia2'),
+            /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
+            remove: z
+              .array(z.object({ member: nodeId, after: duration }).strict())
+              .max(100)
+              .default([]),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(64),
+    /** Group calls: the initiator sends the call-init then media for `duration`. */
+    calls: z
+      .array(
+        z
+          .object({
+            group: nodeId,
+            initiator: nodeId,
+            at: duration,
+            duration: duration.default(1000),
+          })
+          .strict(),
+      )
+      .max(1000)
+      .default([]),
+    media: z
+      .object({
+        rate: z.number().min(0).max(2000).default(50),
+        payloadBytes: z.number().int().min(16).max(1400).default(200),
+      })
+      .strict()
+      .default({ rate: 50, payloadBytes: 200 }),
+    /** Worker threads of the group manager for SAKKE/ECCSI. */
+    groupManagerWorkers: z.number().int().min(1).max(8).default(2),
+  })
+  .strict();
+export type GroupSecurityScenario = z.output<typeof groupSecuritySchema>;
+
+/** Cross-field checks: groups exist, initiators and removed members belong to their group. */
+export function groupSecurityIssues(
+  gs: GroupSecurityScenario | undefined,
+  members: Map<string, string[]>,
+): { path: (string | number)[]; message: string }[] {
+  if (!gs) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Set<string>();
+  gs.groups.forEach((g, i) => {
+    if (!members.has(g.group)) out.push({ path: ['groups', i, 'group'], message: `no group ${g.group}` });
+    if (seen.has(g.group))
+      out.push({ path: ['groups', i, 'group'], message: `group ${g.group} listed twice` });
+    seen.add(g.group);
+    if (g.solution !== 'standard' && g.remove.length > 0)
+      out.push({
+        path: ['groups', i, 'remove'],
+        message: 'member removal is modelled for standard groups only',
+      });
+    g.remove.forEach((r, k) => {
+      if (!members.get(g.group)?.includes(r.member))
+        out.push({ path: ['groups', i, 'remove', k, 'member'], message: `${r.member} is not in ${g.group}` });
+    });
+  });
+  gs.calls.forEach((c, i) => {
+    if (!seen.has(c.group))
+      out.push({ path: ['calls', i, 'group'], message: `${c.group} has no groupSecurity` });
+    else if (!members.get(c.group)?.includes(c.initiator))
+      out.push({ path: ['calls', i, 'initiator'], message: `${c.initiator} is not in ${c.group}` });
+  });
+  return out;
+}

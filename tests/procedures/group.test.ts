@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { generateKmsMasterKeys, issueBundle, type UeKeyBundle } from '../../crypto-core/kms-bundle.js';
+import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import {
+  GMK_PURPOSE,
+  GmkDistributor,
+  GmkReceiver,
+  gmkPurposeOf,
+  groupIdentityUri,
+} from '../../procedures/group/gmk-distribution.js';
+import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
+import {
+  deliverGmk,
+  inlineGroupCrypto,
+  receiveCallInit,
+  receiveGmk,
+  signCallInit,
+} from '../../procedures/group/group-crypto.js';
+import { GroupMediaReceiver, GroupMediaSender } from '../../procedures/group/group-media.js';
+
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+const GROUP = 'g1';
+const GROUP_L2 = 0x00a001;
+const KMS = 'kms.test.prosec';
+const master = generateKmsMasterKeys(KMS);
+const bundles = new Map<string, UeKeyBundle>();
+function bundle(uri: string): UeKeyBundle {
+  let b = bundles.get(uri);
+  if (!b) {
+    b = issueBundle(master, identityFor(uri, new Date(NOW)), new Date(NOW));
+    bundles.set(uri, b);
+  }
+  return b;
+}
+const GM = groupIdentityUri(GROUP);
+const ALICE = 'prose-ue:alice';
+const BOB = 'prose-ue:bob';
+const CAROL = 'prose-ue:carol';
+const EVE = 'prose-ue:eve';
+
+function member(uri: string) {
+  const gmks = new GmkReceiver({ selfUri: uri, trustedSigner: (g) => (g === GROUP ? GM : undefined) });
+  return { uri, gmks, calls: new GroupCallReceiver({ gmks }), crypto: inlineGroupCrypto(bundle(uri)) };
+}
+
+function distributor(periodMs = 3_600_000) {
+  const d = new GmkDistributor({ groupId: GROUP, groupUri: GM, kmsUri: KMS, periodMs });
+  for (const m of [ALICE, BOB, CAROL]) d.addMember(m);
+  d.tick(NOW);
+  return d;
+}
+
+async function imessages(d: GmkDistributor, now = NOW, signerUri = GM) {
+  const crypto = inlineGroupCrypto(bundle(signerUri));
+  const out = new Map<string, Uint8Array>();
+  for (const job of d.jobs(now)) out.set(job.memberUri, await deliverGmk(d, job, crypto, now));
+  return out;
+}
+
+test('standard GMK distribution: every member installs the same GMK; GMK-ID has the standard purpose tag', async () => {
+  const d = distributor();
+  const msgs = await imessages(d);
+  assert.equal(msgs.size, 3);
+  for (const uri of [ALICE, BOB, CAROL]) {
+    const m = member(uri);
+    const r = await receiveGmk(m.gmks, msgs.get(uri)!, m.crypto, NOW + 10);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.record.gmk, d.current()!.gmk);
+    assert.equal(r.record.gmkId, d.current()!.gmkId);
+  }
+  assert.equal(gmkPurposeOf(d.current()!.gmkId), GMK_PURPOSE.standard);
+});
+
+test('forged GMK distribution: signed by another identity, or by an untrusted signer, is rejected', async () => {
+  const d = distributor();
+  // Eve signs an I_MESSAGE that claims to come from the group identity: the ECCSI check fails.
+  const forged = await imessages(d, NOW, EVE);
+  const alice = member(ALICE);
+  const r1 = await receiveGmk(alice.gmks, forged.get(ALICE)!, alice.crypto, NOW);
+  assert.deepEqual(r1, { ok: false, reason: 'signature' });
+  // Eve runs her own "group manager" under her identity: the signer is not the group's.
+  const e = new GmkDistributor({ groupId: GROUP, groupUri: EVE, kmsUri: KMS, periodMs: 60_000 });
+  e.addMember(ALICE);
+  e.tick(NOW);
+  const own = await imessages(e, NOW, EVE);
+  const r2 = await receiveGmk(alice.gmks, own.get(ALICE)!, alice.crypto, NOW);
+  assert.deepEqual(r2, { ok: false, reason: 'untrusted_signer' });
+  // One flipped bit in the signature.
+  const good = (await imessages(d)).get(ALICE)!;
+  good[good.length - 70]! ^= 1;
+  assert.deepEqual(await receiveGmk(alice.gmks, good, alice.crypto, NOW), { ok: false, reason: 'signature' });
+  assert.equal(alice.gmks.current(GROUP), undefined);
+});
+
+test('I_MESSAGE for another identity: wrong recipient, and the wrong RSK cannot decapsulate it', async () => {
+  const d = distributor();
+  const msgs = await imessages(d);
+  const bob = member(BOB);
+  assert.deepEqual(await receiveGmk(bob.gmks, msgs.get(ALICE)!, bob.crypto, NOW), {
+    ok: false,
+    reason: 'wrong_recipient',
+  });
+  // Bob pretending to be Alice (her URI, his RSK): SAKKE decapsulation fails.
+  const gmks = new GmkReceiver({ selfUri: ALICE, trustedSigner: () => GM });
+  assert.deepEqual(await receiveGmk(gmks, msgs.get(ALICE)!, bob.crypto, NOW), { ok: false, reason: 'sakke' });
+});
+
+test('expired GMK: I_MESSAGE after the period of use, and a call under an expired GMK, are rejected', async () => {
+  const d = distributor(1000);
+  const msgs = await imessages(d);
+  const alice = member(ALICE);
+  assert.deepEqual(await receiveGmk(alice.gmks, msgs.get(ALICE)!, alice.crypto, NOW + 1500), {
+    ok: false,
+    reason: 'expired',
+  });
+  const bob = member(BOB);
+  assert.ok((await receiveGmk(bob.gmks, msgs.get(BOB)!, bob.crypto, NOW)).ok);
+  const init = await signCallInit(prepareCallInit(d.current()!, ALICE, NOW + 1200), alice.crypto);
+  assert.deepEqual(await receiveCallInit(bob.calls, init, bob.crypto, NOW + 1200), {
+    ok: false,
+    reason: 'expired',
+  });
+  // The distributor rotates on expiry.
+  const ev = d.tick(NOW + 1000);
+  assert.equal(ev[0]?.type, 'rekey');
+});
+
+test('newest GMK by timestamp: an older I_MESSAGE does not replace a newer one', async () => {
+  const d = distributor();
+  const first = await imessages(d, NOW);
+  d.rotate(NOW + 1000, 'manual');
+  const second = await imessages(d, NOW + 1000);
+  const alice = member(ALICE);
+  assert.ok((await receiveGmk(alice.gmks, second.get(ALICE)!, alice.crypto, NOW + 1000)).ok);
+  assert.deepEqual(await receiveGmk(alice.gmks, first.get(ALICE)!, alice.crypto, NOW + 1001), {
+    ok: false,
+    reason: 'stale',
+  });
+  assert.equal(alice.gmks.current(GROUP)!.gmkId, d.current()!.gmkId);
+  assert.deepEqual(await receiveGmk(alice.gmks, new Uint8Array([1, 2, 3]), alice.crypto, NOW), {
+    ok: false,
+    reason: 'malformed',
+  });
+});
+
+async function provisioned() {
+  const d = distributor();
+  const msgs = await imessages(d);
+  const ms = [ALICE, BOB, CAROL].map(member);
+  for (const m of ms) assert.ok((await receiveGmk(m.gmks, msgs.get(m.uri)!, m.crypto, NOW)).ok);
+  return { d, alice: ms[0]!, bob: ms[1]!, carol: ms[2]! };
+}
+
+test('group call: signed MIKEY PSK message carries the GSK under the GMK; members derive the same context', async () => {
+  const { alice, bob, carol } = await provisioned();
+  const u = prepareCallInit(alice.gmks.current(GROUP)!, ALICE, NOW);
+  const init = await signCallInit(u, alice.crypto);
+  for (const m of [bob, carol]) {
+    const r = await receiveCallInit(m.calls, init, m.crypto, NOW + 5);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.context.gsk, u.context.gsk);
+    assert.equal(r.context.gskId, u.context.gskId);
+    assert.equal(r.context.initiatorUri, ALICE);
+  }
+  // Replayed call-init: same GSK-ID again.
+  assert.deepEqual(await receiveCallInit(bob.calls, init, bob.crypto, NOW + 6), {
+    ok: false,
+    reason: 'replay',
+  });
+});
+
+test('group call rejections: unknown GMK-ID, tampered KEMAC, forged signer, stale timestamp', async () => {
+  const { alice, bob } = await provisioned();
+  const other = distributor(); // a GMK Bob never received
+  const unknown = await signCallInit(prepareCallInit(other.current()!, ALICE, NOW), alice.crypto);
+  assert.deepEqual(await receiveCallInit(bob.calls, unknown, bob.crypto, NOW), {
+    ok: false,
+    reason: 'unknown_key',
+  });
+  const good = await signCallInit(prepareCallInit(alice.gmks.current(GROUP)!, ALICE, NOW), alice.crypto);
+  const tampered = good.slice();
+  tampered[good.length - 129 - 2 - 25]! ^= 0x10; // inside the KEMAC MAC
+  assert.deepEqual(await receiveCallInit(bob.calls, tampered, bob.crypto, NOW), { ok: false, reason: 'mac' });
+  // Signed with Carol's key but claiming Alice as initiator (IDRi): the ECCSI check fails.
+  const carolKey = inlineGroupCrypto(bundle(CAROL));
+  const forged = await signCallInit(prepareCallInit(alice.gmks.current(GROUP)!, ALICE, NOW), carolKey);
+  assert.deepEqual(await receiveCallInit(bob.calls, forged, bob.crypto, NOW), {
+    ok: false,
+    reason: 'signature',
+  });
+  assert.deepEqual(await receiveCallInit(bob.calls, good, bob.crypto, NOW + 120_000), {
+    ok: false,
+    reason: 'stale',
+  });
+});
+
+test('group media: per-sender keys, tampered and replayed PDUs rejected, non-member and removed member decrypt nothing', async () => {
+  const { d, alice, bob, carol } = await provisioned();
+  const u = prepareCallInit(alice.gmks.current(GROUP)!, ALICE, NOW);
+  const init = await signCallInit(u, alice.crypto);
+  const rxBob = new GroupMediaReceiver(GROUP_L2);
+  const ctx = await receiveCallInit(bob.calls, init, bob.crypto, NOW);
+  assert.ok(ctx.ok);
+  rxBob.addCall(ctx.context.gskId, ctx.context.gsk);
+  const A_L2 = 0x000101;
+  const C_L2 = 0x000103;
+  const txA = new GroupMediaSender(u.context.gsk, u.context.gskId, A_L2, GROUP_L2);
+  const txC = new GroupMediaSender(u.context.gsk, u.context.gskId, C_L2, GROUP_L2);
+  const payload = new Uint8Array(64).fill(7);
+  const pa = txA.protect(payload);
+  const pc = txC.protect(payload);
+  // Same GSK, same COUNT, same payload: different ciphertexts (per-sender PTK, no shared keystream).
+  assert.notDeepEqual(pa.subarray(12, 76), pc.subarray(12, 76));
+  const ra = rxBob.unprotect(A_L2, pa);
+  assert.ok(ra.ok);
+  assert.deepEqual(ra.payload, payload);
+  assert.ok(rxBob.unprotect(C_L2, pc).ok);
+  // Replay of the same PDU.
+  assert.deepEqual(rxBob.unprotect(A_L2, pa), { ok: false, reason: 'replay', gskId: u.context.gskId });
+  // Tampered PDU.
+  const t = txA.protect(payload);
+  t[20]! ^= 1;
+  assert.equal((rxBob.unprotect(A_L2, t) as { reason: string }).reason, 'mac');
+  // Spoofed sender L2 ID: another sender's PTK, MAC fails.
+  assert.equal((rxBob.unprotect(C_L2, txA.protect(payload)) as { reason: string }).reason, 'mac');
+  // Non-member listening: no GMK, so no GSK: the call-init and the media stay closed.
+  const eve = member(EVE);
+  assert.deepEqual(await receiveCallInit(eve.calls, init, eve.crypto, NOW), {
+    ok: false,
+    reason: 'unknown_key',
+  });
+  assert.equal(new GroupMediaReceiver(GROUP_L2).unprotect(A_L2, txA.protect(payload)).ok, false);
+  // Removal of Carol: rekey, the new GMK goes to Alice and Bob only.
+  const ev = d.removeMember(CAROL, NOW + 100);
+  assert.equal(ev[0]?.type, 'rekey');
+  const msgs = await imessages(d, NOW + 100);
+  assert.deepEqual([...msgs.keys()].sort(), [ALICE, BOB]);
+  assert.deepEqual(d.jobs(NOW, [CAROL]), []);
+  for (const m of [alice, bob])
+    assert.ok((await receiveGmk(m.gmks, msgs.get(m.uri)!, m.crypto, NOW + 100)).ok);
+  // Carol can't use Bob's I_MESSAGE either.
+  assert.equal((await receiveGmk(carol.gmks, msgs.get(BOB)!, carol.crypto, NOW + 100)).ok, false);
+  const u2 = prepareCallInit(alice.gmks.current(GROUP)!, ALICE, NOW + 200);
+  const init2 = await signCallInit(u2, alice.crypto);
+  assert.ok((await receiveCallInit(bob.calls, init2, bob.crypto, NOW + 200)).ok);
+  assert.deepEqual(await receiveCallInit(carol.calls, init2, carol.crypto, NOW + 200), {
+    ok: false,
+    reason: 'unknown_key',
+  });
+  const rxCarol = new GroupMediaReceiver(GROUP_L2);
+  rxCarol.addCall(u.context.gskId, u.context.gsk); // she still holds the old call's GSK
+  const tx2 = new GroupMediaSender(u2.context.gsk, u2.context.gskId, A_L2, GROUP_L2);
+  assert.equal((rxCarol.unprotect(A_L2, tx2.protect(payload)) as { reason: string }).reason, 'unknown_key');
+  // A superseded GMK cannot start new calls: Bob retired it when the new one arrived.
+  const old = await signCallInit(prepareCallInit(carol.gmks.current(GROUP)!, CAROL, NOW + 300), carol.crypto);
+  assert.deepEqual(await receiveCallInit(bob.calls, old, bob.crypto, NOW + 300), {
+    ok: false,
+    reason: 'unknown_key',
+  });
+});
