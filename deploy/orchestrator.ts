@@ -14,6 +14,12 @@ import {
   planDirectLinks,
   summariseDirectLinks,
 } from './direct-links.js';
+import {
+  type DiscoverySummary,
+  formatDiscovery,
+  planDiscovery,
+  summariseDiscovery,
+} from './discovery-plan.js';
 import { NodeProcess } from './node-process.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
@@ -79,6 +85,8 @@ export interface RunSummary {
   relay?: RelaySummary;
   /** PC5 one-to-one direct links (scenario directLinks), when the scenario has them. */
   directLinks?: DirectLinkSummary;
+  /** ProSe discovery (scenario discovery), when the scenario has it. */
+  discovery?: DiscoverySummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -106,6 +114,7 @@ export class Run {
   /** The run's Prometheus server (UpOptions.prometheus). */
   prometheusServer: PrometheusServer | undefined;
   private directLinkPairs = 0;
+  private discoveryRevokedAtMs: number | undefined;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -228,6 +237,7 @@ export class Run {
         caCertFile: join(this.runDir, 'ca.pem'),
       };
 
+      const discoveryPlan = planDiscovery(s);
       this.phase = 'start-up of the ProSe Function';
       const pf = this.spawn({
         role: 'prose-function',
@@ -243,6 +253,7 @@ export class Run {
           })),
           discovery: { multicastAddress: net.addresses[0]!, port: net.ports[0]! },
           configValidityMs: s.configValidity,
+          ...(discoveryPlan ? { discoveryPolicy: discoveryPlan.policy } : {}),
         },
       });
       await pf.waitReady(s.readyTimeout);
@@ -270,6 +281,7 @@ export class Run {
             traffic: s.traffic,
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
+            ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
           },
         });
         ues.push(ue);
@@ -368,9 +380,17 @@ export class Run {
       const tTraffic = performance.now();
       const trafficStart = Date.now() / 1000;
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
+      const revoke = discoveryPlan?.revoke;
+      const revokeTimer = revoke
+        ? setTimeout(() => {
+            this.discoveryRevokedAtMs = Date.now();
+            pf.send({ t: 'command', name: revoke.command as `discovery-revoke ${string}` });
+          }, revoke.atMs)
+        : undefined;
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
       );
+      clearTimeout(revokeTimer);
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
@@ -552,6 +572,8 @@ export class Run {
     if (relay) problems.push(...relay.problems);
     const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
+    const discovery = summariseDiscovery(s, a.statuses, this.discoveryRevokedAtMs, a.trafficSeconds > 0);
+    if (discovery) problems.push(...discovery.problems);
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -577,6 +599,7 @@ export class Run {
         : undefined,
       ...(relay ? { relay: relay.summary } : {}),
       ...(directLinks ? { directLinks } : {}),
+      ...(discovery ? { discovery } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -690,6 +713,7 @@ export function formatSummary(s: RunSummary): string {
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
+  lines.push(...formatDiscovery(s.discovery));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

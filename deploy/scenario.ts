@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
 const duration = z
@@ -136,6 +137,8 @@ export const scenarioSchema = z
     relay: relaySchema.optional(),
     /** PC5 one-to-one direct links between pairs of UEs (docs/direct-link.md); none when absent. */
     directLinks: directLinksSchema.optional(),
+    /** ProSe discovery: users, permissions, restricted/open announcements, revocation (docs/discovery.md). */
+    discovery: discoveryScenarioSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -167,6 +170,10 @@ export const scenarioSchema = z
         path: ['directLinks', 'pairs'],
         message: `${s.directLinks.pairs} pairs need ${s.directLinks.pairs * 2} UEs but the scenario has ${s.roles.ue}`,
       });
+    }
+    if (s.discovery) {
+      for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
+        ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });
     }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {

@@ -7,6 +7,12 @@ import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
 import type { Logger } from '../runtime/logger.js';
 import { pc3Sink } from '../runtime/sinks.js';
+import {
+  attachProseFunctionDiscovery,
+  DEFAULT_THROTTLE,
+  discoveryPolicySchema,
+  throttleConfigSchema,
+} from './prose-function-discovery.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 const roleConfigSchema = z
@@ -24,6 +30,10 @@ const roleConfigSchema = z
     ),
     discovery: z.object({ multicastAddress: z.string(), port: z.number().int() }).strict(),
     configValidityMs: z.number().int().positive(),
+    /** Discovery allocation policy (docs/discovery.md); none when absent. */
+    discoveryPolicy: discoveryPolicySchema.optional(),
+    /** Registration DoS throttle (TR 33.833 key issue #2.5); defaults when absent, off with false. */
+    throttle: z.union([throttleConfigSchema, z.literal(false)]).optional(),
   })
   .strict();
 export type ProseFunctionConfig = z.output<typeof roleConfigSchema>;
@@ -140,22 +150,31 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     },
     log,
   );
+  const discovery = attachProseFunctionDiscovery({
+    ...(cfg.discoveryPolicy ? { policy: cfg.discoveryPolicy } : {}),
+    throttle: cfg.throttle ?? DEFAULT_THROTTLE,
+    metrics,
+    log,
+  });
   const server = new Pc3Server({
     host: config.host,
     port: 0,
     certPem: creds.certPem,
     keyPem: creds.keyPem,
     caCertPem: creds.caCertPem,
-    handler,
-    acceptTypes: ['register_request', 'config_request'],
+    handler: discovery.wrap(handler),
+    admitConnection: discovery.admitConnection,
+    acceptTypes: ['register_request', 'config_request', ...discovery.acceptTypes],
     metrics: pc3Sink(metrics),
     logger: log,
   });
+  discovery.setServer(server);
   const { port } = await server.listen();
   log.info({ port, subscribers: cfg.subscribers.length, groups: cfg.groups.length }, 'PC3 server listening');
   return {
     endpoints: { pc3: port },
-    status: () => ({ errors, details: { registered: policy.registeredCount } }),
+    status: () => ({ errors, details: { registered: policy.registeredCount, ...discovery.status() } }),
+    command: (name) => discovery.command(name),
     stop: () => server.close(),
   };
 }

@@ -10,6 +10,7 @@ import { enrollWithKms } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
+import { startUeDiscovery, type UeDiscovery, ueDiscoveryConfigSchema } from './ue-discovery.js';
 
 const roleConfigSchema = z
   .object({
@@ -20,6 +21,8 @@ const roleConfigSchema = z
     expectRejection: z.boolean().default(false),
     /** PC5 one-to-one direct link settings (nodes/roles/ue-direct-link.ts validates them). */
     directLink: z.object({ unicastPort: z.number().int() }).passthrough().optional(),
+    /** ProSe discovery (nodes/roles/ue-discovery.ts; docs/discovery.md). */
+    discovery: ueDiscoveryConfigSchema.optional(),
   })
   .strict();
 
@@ -118,6 +121,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
 
   let directLinks: UeDirectLinks | undefined;
   if (medium && cfg.directLink) directLinks = await startUeDirectLinks(ctx, medium, creds, cfg.directLink);
+  let discovery: UeDiscovery | undefined;
+  if (medium && proseConfig && cfg.discovery) {
+    const group = { address: proseConfig.discovery.multicastAddress, port: proseConfig.discovery.port };
+    discovery = await startUeDiscovery(ctx, medium, creds, group, cfg.discovery);
+  }
 
   const timers: NodeJS.Timeout[] = [];
   const stopTraffic = () => {
@@ -149,21 +157,25 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       else if (name === 'stop-traffic') stopTraffic();
       if (name === 'start-traffic') directLinks?.startTraffic();
       else if (name === 'stop-traffic') directLinks?.stopTraffic();
+      if (name === 'start-traffic') discovery?.startTraffic();
+      else if (name === 'stop-traffic') discovery?.stopTraffic();
     },
     status: () => ({
       provisioned: proseConfig !== undefined,
-      errors,
+      errors: errors + (discovery?.status().errors ?? 0),
       details: {
         rejected,
         l2Id: proseConfig?.l2Id,
         peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
         pc5: medium?.stats(),
         ...(directLinks ? { directLink: directLinks.status() } : {}),
+        ...(discovery ? { discovery: discovery.status() } : {}),
       },
     }),
     stop: async () => {
       stopTraffic();
       await directLinks?.stop();
+      await discovery?.stop();
       await medium?.close();
     },
   };
