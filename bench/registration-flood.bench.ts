@@ -4,6 +4,7 @@
 // unsubscribed certificates; with the throttle on and off. PF and attacker are separate processes; the legitimate
 // UEs run here. Every phase is bounded in time; in-flight attempts are capped.
 import { fork } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -162,4 +163,24 @@ for (const throttle of [true, false]) {
   );
   console.log(rows.slice(-3).join('\n'));
 }
-console.log(`baseline: legitimate registrations/s with no attacker (throttle on) ${fmt(baseline)}/s`);
+// Control: the same attacker process flooding a listener that drops every connection at once, while the
+// legitimate UEs register with a throttled PF: how much of the slowdown is only CPU contention on this machine.
+{
+  const sink = createServer((c) => c.destroy());
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+  const sinkPort = (sink.address() as { port: number }).port;
+  const pf = await startPf(true);
+  const alone = await legitPhase(pf.port);
+  const a = await attack(sinkPort, Math.max(10, Math.round(10 * baseline)));
+  await new Promise((r) => setTimeout(r, 300));
+  const during = await legitPhase(pf.port);
+  await a.done;
+  await pf.stop();
+  sink.close();
+  console.log(
+    `control (attacker floods another listener): legit alone ${fmt(alone.perSec)}/s, with the attacker process busy ${fmt(during.perSec)}/s = ratio ${(during.perSec / alone.perSec).toFixed(2)}`,
+  );
+}
+console.log(
+  `baseline: legitimate registrations/s with no attacker (throttle on, first phase) ${fmt(baseline)}/s`,
+);

@@ -37,6 +37,8 @@ export const throttleConfigSchema = z
     failurePenalty: z.number().nonnegative(),
     banAfterRefusals: z.number().int().nonnegative(),
     banMs: z.number().int().nonnegative(),
+    /** Tokens a failed or throttled registration costs its source address (misbehaving sources get cut off). */
+    addressFailurePenalty: z.number().nonnegative(),
   })
   .strict();
 export type ThrottleConfig = z.output<typeof throttleConfigSchema>;
@@ -50,6 +52,7 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   failurePenalty: 4,
   banAfterRefusals: 20,
   banMs: 10_000,
+  addressFailurePenalty: 10,
 };
 
 interface UserState {
@@ -198,6 +201,9 @@ export function attachProseFunctionDiscovery(opts: {
     ? new RegistrationThrottle({
         ratePerSecond: t.connectionsPerSecond,
         burst: t.connectionBurst,
+        failurePenalty: t.addressFailurePenalty,
+        banAfterRefusals: t.banAfterRefusals,
+        banMs: t.banMs,
         maxSources: 65_536,
       })
     : undefined;
@@ -212,6 +218,10 @@ export function attachProseFunctionDiscovery(opts: {
       } satisfies ThrottleOptions)
     : undefined;
   const reportsSeen = new BoundedSeenSet(16_384);
+  // A source address whose registrations fail (unsubscribed, impostor, throttled) loses connection tokens, so a
+  // flooding address is soon refused at TCP accept, before the TLS handshake (the expensive part).
+  const penalizeAddress = (peer: Pc3Peer) =>
+    connThrottle?.penalize(`addr:${peer.remoteAddress || '?'}`, now());
   let server: Pc3Server | undefined;
   let pushes = 0;
 
@@ -244,6 +254,7 @@ export function attachProseFunctionDiscovery(opts: {
           // Cheap rejection first: a map lookup per certified identity, before policy or crypto.
           const d = reqThrottle.admit(`id:${peer.role}:${peer.nodeId}`, now());
           if (!d.ok) {
+            penalizeAddress(peer);
             pm.throttled.inc({ stage: 'request', cause: d.cause });
             opts.metrics.registrations.inc({ result: 'throttled' });
             const detail = 'too many registration attempts; retry later';
@@ -267,6 +278,7 @@ export function attachProseFunctionDiscovery(opts: {
           opts.metrics.registrations.inc({ result: r.ok ? 'discovery_accepted' : r.cause });
           if (!r.ok) {
             reqThrottle?.penalize(`id:${peer.role}:${peer.nodeId}`, now());
+            penalizeAddress(peer);
             opts.log.info({ ueId: peer.nodeId, cause: r.cause }, 'discovery registration rejected');
             return { type: 'discovery_register_reject', body: { cause: r.cause, detail: r.detail } };
           }
@@ -308,7 +320,10 @@ export function attachProseFunctionDiscovery(opts: {
         const reply = inner(msg, peer);
         if (msg.type === 'register_request' && reqThrottle) {
           void Promise.resolve(reply).then((r) => {
-            if (r?.type === 'register_reject') reqThrottle.penalize(`id:${peer.role}:${peer.nodeId}`, now());
+            if (r?.type === 'register_reject') {
+              reqThrottle.penalize(`id:${peer.role}:${peer.nodeId}`, now());
+              penalizeAddress(peer);
+            }
           });
         }
         return reply;

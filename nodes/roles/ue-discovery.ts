@@ -3,6 +3,7 @@
 // its updates (pushed on revocation), announces on the PC5 discovery group (restricted, rotating ID; open, signed)
 // and matches what it hears. The procedures are sans-I/O (procedures/discovery/); this file wires them.
 import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { fromHex } from '../../crypto-core/bytes.js';
@@ -19,6 +20,12 @@ import type { DiscoveryAllocation, Pc3Message } from '../../transport/pc3/messag
 import type { Pc5Group } from '../../transport/pc5/medium.js';
 import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { NodeCredentials } from '../runtime/enrollment.js';
+import {
+  loadOrCreateDeviceKey,
+  loadProtectedConfig,
+  ProtectedConfigError,
+  saveProtectedConfig,
+} from '../runtime/protected-config.js';
 import { pc3Sink } from '../runtime/sinks.js';
 import type { RoleContext } from './role.js';
 
@@ -58,6 +65,9 @@ export interface UeDiscoveryStatus {
   hmacs: number;
   verifications: number;
   errors: number;
+  /** Configuration at rest (key issue #1.1): allocations stored sealed, and stored copies refused at load. */
+  configStored: number;
+  configRefused: number;
 }
 
 export interface UeDiscovery {
@@ -93,7 +103,23 @@ export async function startUeDiscovery(
     hmacs: 0,
     verifications: 0,
     errors: 0,
+    configStored: 0,
+    configRefused: 0,
   };
+  // Configuration protection at rest: sealed with a device key (AES-256-GCM), bound to this UE.
+  const stateDir = join(config.runDir, 'ue-state');
+  const storeFile = join(stateDir, `${config.id}.pcfg`);
+  const deviceKey = loadOrCreateDeviceKey(join(stateDir, `${config.id}.device-key`));
+  try {
+    loadProtectedConfig(storeFile, deviceKey, config.id); // a previous run of this UE left one
+    log.info('stored discovery configuration verified');
+  } catch (e) {
+    if (!(e instanceof ProtectedConfigError)) throw e;
+    if (e.code !== 'missing') {
+      st.configRefused++;
+      log.warn({ cause: e.code }, 'stored discovery configuration refused; registering afresh');
+    }
+  }
   let errors = 0;
   let restrictedAnn: RestrictedAnnouncer | undefined;
   let openAnn: OpenAnnouncer | undefined;
@@ -132,6 +158,8 @@ export async function startUeDiscovery(
     );
     if (openMon) st.verifications += openMon.verifications;
     openMon = om;
+    saveProtectedConfig(storeFile, deviceKey, config.id, a);
+    st.configStored++;
     st.watchedRestricted = a.monitor.restricted.length;
     st.watchedOpen = a.monitor.open.length;
     // Keys are never logged: only counts and the epoch.
