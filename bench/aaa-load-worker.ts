@@ -32,6 +32,11 @@ await Promise.all(cs.map((c) => c.start()));
 const peers = job.subs.map(peerFor);
 let done = 0;
 let failed = 0;
+const reasons: Record<string, number> = {};
+const why = (r: string) => {
+  reasons[r] = (reasons[r] ?? 0) + 1;
+  return false;
+};
 const op = async (i: number): Promise<boolean> => {
   const c = cs[i % cs.length]!;
   if (job.mode === 'bare') {
@@ -44,18 +49,19 @@ const op = async (i: number): Promise<boolean> => {
     const o = p.receive(eap);
     return o.kind === 'response' ? o.packet : undefined;
   });
-  return r.result === 'accept' && r.msk.length === 64;
+  if (r.result === 'accept') return r.msk.length === 64 || why('msk_length');
+  return why(r.result === 'reject' ? `reject:${p.lastError ?? 'server'}` : `error:${r.reason}`);
 };
 const t0 = performance.now();
 const end = t0 + job.seconds * 1000;
 await Promise.all(
   peers.map(async (_, i) => {
     while (performance.now() < end && done + failed < job.maxOps) {
-      if (await op(i).catch(() => false)) done++;
+      if (await op(i).catch((e: Error) => why(`throw:${e.message}`))) done++;
       else failed++;
     }
   }),
 );
 const elapsed = (performance.now() - t0) / 1000;
 for (const c of cs) await c.close();
-parentPort!.postMessage({ done, failed, elapsed });
+parentPort!.postMessage({ done, failed, elapsed, reasons });

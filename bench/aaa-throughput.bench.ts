@@ -4,8 +4,8 @@
 // the same server process: (a) bare RADIUS round trips (Access-Request without EAP -> Access-Reject: transport +
 // Message-Authenticator only), same generator; (b) wpa_supplicant's eapol_test as the client (one process per
 // authentication, EAPOL_PARALLEL at once), if built. Every loop is bounded in count and time.
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,32 +23,48 @@ const SECRET = 'bench-secret';
 const subs = subscribers(CONCURRENCY);
 
 /** Runs the load in WORKERS worker threads (CONCURRENCY/WORKERS loops each); returns total ops/s. */
-async function loadInWorkers(mode: 'full' | 'bare', port: number): Promise<{ rate: number; failed: number }> {
+async function loadInWorkers(
+  mode: 'full' | 'bare',
+  port: number,
+): Promise<{ rate: number; failed: number; reasons: Record<string, number> }> {
   const per = Math.ceil(CONCURRENCY / WORKERS);
   const results = await Promise.all(
     Array.from(
       { length: WORKERS },
       (_, w) =>
-        new Promise<{ done: number; failed: number; elapsed: number }>((resolve, reject) => {
-          const worker = new Worker(new URL('./aaa-load-worker.js', import.meta.url), {
-            workerData: {
-              mode,
-              port,
-              secret: SECRET,
-              subs: subs.slice(w * per, (w + 1) * per),
-              seconds: SECONDS,
-              maxOps: Math.ceil(MAX_AUTHS / WORKERS),
-            },
-          });
-          worker.once('message', resolve);
-          worker.once('error', reject);
-        }),
+        new Promise<{ done: number; failed: number; elapsed: number; reasons: Record<string, number> }>(
+          (resolve, reject) => {
+            const worker = new Worker(new URL('./aaa-load-worker.js', import.meta.url), {
+              workerData: {
+                mode,
+                port,
+                secret: SECRET,
+                subs: subs.slice(w * per, (w + 1) * per),
+                seconds: SECONDS,
+                maxOps: Math.ceil(MAX_AUTHS / WORKERS),
+              },
+            });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          },
+        ),
     ),
   );
   return {
     rate: results.reduce((a, r) => a + r.done / r.elapsed, 0),
     failed: results.reduce((a, r) => a + r.failed, 0),
+    reasons: results.reduce<Record<string, number>>((a, r) => {
+      for (const [k, v] of Object.entries(r.reasons)) a[k] = (a[k] ?? 0) + v;
+      return a;
+    }, {}),
   };
+}
+
+/** CPU seconds (user + system) the process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** `conc` parallel loops of `op` for SECONDS (at most MAX_AUTHS ops); ops/s. */
@@ -82,6 +98,54 @@ function eapolOnce(port: number, conf: string): Promise<boolean> {
   );
 }
 
+/** hostapd's integrated RADIUS server + hlr_auc_gw (Milenage) as a reference AAA, if built; started by PID. */
+async function startReference(): Promise<{ port: number; pids: number[]; stop: () => void } | undefined> {
+  const dir = join(homedir(), '.cache', 'prosec');
+  if (!existsSync(join(dir, 'hostapd')) || !existsSync(join(dir, 'hlr_auc_gw'))) return undefined;
+  const sock = join(runDir, 'hlr.sock');
+  writeFileSync(
+    join(runDir, 'milenage.db'),
+    subs.map((s) => `${s.imsi} ${s.k} ${s.opc} 8000 000000000000\n`).join(''),
+  );
+  writeFileSync(join(runDir, 'eap_user'), '"6"* AKA\'\n');
+  writeFileSync(join(runDir, 'clients'), `127.0.0.1/32 ${SECRET}\n`);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  writeFileSync(
+    join(runDir, 'hostapd.conf'),
+    [
+      'driver=none',
+      'interface=prosecref0',
+      'logger_stdout=0',
+      'logger_syslog=0',
+      'eap_server=1',
+      `eap_user_file=${join(runDir, 'eap_user')}`,
+      `eap_sim_db=unix:${sock}`,
+      `radius_server_clients=${join(runDir, 'clients')}`,
+      `radius_server_auth_port=${port}`,
+      '',
+    ].join('\n'),
+  );
+  const hlr = spawn(join(dir, 'hlr_auc_gw'), ['-s', sock, '-m', join(runDir, 'milenage.db')], {
+    stdio: 'ignore',
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const hostapd = spawn(join(dir, 'hostapd'), [join(runDir, 'hostapd.conf')], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  if (hostapd.exitCode !== null) {
+    hlr.kill('SIGTERM');
+    console.log('reference hostapd did not start');
+    return undefined;
+  }
+  return {
+    port,
+    pids: [hostapd.pid!, hlr.pid!],
+    stop: () => {
+      hostapd.kill('SIGTERM');
+      hlr.kill('SIGTERM');
+    },
+  };
+}
+
 async function main() {
   const aaa = await startNode('aaa', 'aaa', {
     secret: SECRET,
@@ -93,12 +157,18 @@ async function main() {
   await loadInWorkers('full', port); // warm-up
   const fullRates: number[] = [];
   const bareRates: number[] = [];
+  const fullPerCpuSecond: number[] = [];
   let failures = 0;
+  const pid = aaa.child.pid!;
   for (let r = 0; r < ROUNDS; r++) {
     const b = await loadInWorkers('bare', port);
+    const c0 = cpuSeconds(pid);
     const f = await loadInWorkers('full', port);
+    const cpu = cpuSeconds(pid) - c0;
     bareRates.push(b.rate);
     fullRates.push(f.rate);
+    // Authentications per CPU-second of the AAA process: its capacity per core, whatever else loads the machine.
+    fullPerCpuSecond.push(cpu > 0 ? (f.rate * SECONDS) / cpu : Number.NaN);
     failures += f.failed;
   }
   const bm = median(bareRates);
@@ -113,6 +183,50 @@ async function main() {
   console.log(
     `  all rounds: full ${fullRates.map((x) => x.toFixed(0)).join(', ')}; bare ${bareRates.map((x) => x.toFixed(0)).join(', ')}`,
   );
+  console.log(
+    `  AAA process CPU: ${median(fullPerCpuSecond).toFixed(0)} full authentications per CPU-second (${(1e6 / median(fullPerCpuSecond)).toFixed(0)} us of AAA CPU per authentication)`,
+  );
+  const ref = await startReference();
+  if (ref) {
+    try {
+      const refRates: number[] = [];
+      const oursAgain: number[] = [];
+      const refPerCpu: number[] = [];
+      const oursPerCpu: number[] = [];
+      const cpuOf = (pids: number[]) => pids.reduce((a, p) => a + cpuSeconds(p), 0);
+      let refFailed = 0;
+      const refReasons: Record<string, number> = {};
+      for (let r = 0; r < ROUNDS; r++) {
+        const r0 = cpuOf(ref.pids);
+        const x = await loadInWorkers('full', ref.port);
+        const rc = cpuOf(ref.pids) - r0;
+        refPerCpu.push(rc > 0 ? (x.rate * SECONDS) / rc : Number.NaN);
+        refRates.push(x.rate);
+        refFailed += x.failed;
+        for (const [k, v] of Object.entries(x.reasons)) refReasons[k] = (refReasons[k] ?? 0) + v;
+        const o0 = cpuSeconds(pid);
+        const y = await loadInWorkers('full', port);
+        const oc = cpuSeconds(pid) - o0;
+        oursPerCpu.push(oc > 0 ? (y.rate * SECONDS) / oc : Number.NaN);
+        oursAgain.push(y.rate);
+      }
+      const rm = median(refRates);
+      const om = median(oursAgain);
+      console.log(
+        `reference hostapd RADIUS server + hlr_auc_gw, same load interleaved: ${rm.toFixed(0)} /s (failed ${refFailed}); ours in the same rounds ${om.toFixed(0)} /s: ratio ours/reference ${(om / rm).toFixed(2)}`,
+      );
+      console.log(
+        `  per server CPU-second: reference (hostapd + hlr_auc_gw) ${median(refPerCpu).toFixed(0)}, ours ${median(oursPerCpu).toFixed(0)}: ratio ${(median(oursPerCpu) / median(refPerCpu)).toFixed(2)}`,
+      );
+      if (refFailed) console.log(`  reference failures by reason: ${JSON.stringify(refReasons)}`);
+    } finally {
+      ref.stop();
+    }
+  } else {
+    console.log(
+      'reference hostapd not built (deploy/scripts/build-hostapd-ref.sh): reference-server comparison skipped',
+    );
+  }
   const bin = join(homedir(), '.cache', 'prosec', 'eapol_test');
   if (existsSync(bin)) {
     const confs = subs.slice(0, EAPOL_PARALLEL).map((s, i) => {

@@ -1,7 +1,7 @@
 // Generic algebra for the identity-based schemes (RFC 6507 ECCSI, RFC 6508 SAKKE): prime-field arithmetic on
 // native BigInt, short Weierstrass curves with a = -3 in Jacobian coordinates, fixed-base window tables,
 // and the F_p^2 / PF_p arithmetic and Miller loop of the RFC 6508 Tate-Lichtenbaum pairing.
-// Not constant time (BigInt): adequate for the emulation testbed, documented in docs/crypto-ibc.md.
+// Not constant time (BigInt): adequate for the emulation testbed, documented in docs/crypto.md (identity-based section).
 import { CryptoInputError } from './errors.js';
 
 /** Affine point; the point at infinity is never represented in affine form here. */

@@ -10,15 +10,15 @@ BIN="${CACHE_DIR}/eapol_test"
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "build-eapol-test: not root and no cached $BIN" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
-# deb-src entry for bookworm (only if none is configured yet)
+# A deb-src entry mirroring the machine's own Debian archive (only if none is configured yet): the source
+# package comes from the same archive apt already uses, whatever mirror that is.
 if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  cat > /etc/apt/sources.list.d/prosec-deb-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+  uri="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+  [ -n "$uri" ] || uri="$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+  suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+  if [ -z "$uri" ]; then echo "build-eapol-test: no Debian archive configured for apt" >&2; exit 1; fi
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$uri" "$suite" > /etc/apt/sources.list.d/prosec-deb-src.sources
 fi
 apt-get -o DPkg::Lock::Timeout=600 update -qq
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends build-essential libssl-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev \

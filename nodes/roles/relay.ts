@@ -181,6 +181,14 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     link.params = params;
     link.state = 'smc';
     sendSig(link, encodeDsmc(params, link.nonce1, link.ctx.sigTx));
+    // A remote UE that never completes the security mode does not hold a link slot forever.
+    setTimeout(() => {
+      if (link.state === 'smc' && links.get(link.l2Id) === link) {
+        links.delete(link.l2Id);
+        drop('smc_timeout');
+        metrics.eapAuthResults.inc({ result: 'failure', cause: 'smc_timeout' });
+      }
+    }, 5000).unref();
   };
 
   medium.onFrame((frame, meta) => {
@@ -252,7 +260,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     }
     if (frame.type === 'relay_data') {
       const link = links.get(frame.srcL2Id);
-      if (!link || link.state !== 'up' || !link.ctx) {
+      if (link?.state !== 'up' || !link.ctx) {
         drop('no_context');
         return;
       }
@@ -279,7 +287,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       return;
     }
     const link = links.get(msg.readUIntBE(0, 3));
-    if (!link || link.state !== 'up' || !link.ctx) {
+    if (link?.state !== 'up' || !link.ctx) {
       drop('no_context');
       return;
     }
@@ -309,7 +317,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   return {
     endpoints: { pc5: medium.unicastAddress.port, l2Id },
     status: () => ({
-      errors: errors + (radius.stats.timeouts > 0 ? 0 : 0),
+      errors,
       details: {
         l2Id,
         ...counts,

@@ -52,6 +52,8 @@ export class RadiusAaa {
     private readonly opts: {
       sessionTimeoutMs?: number;
       duplicateWindowMs?: number;
+      /** Bound on concurrent EAP sessions (and on the duplicate cache): new ones beyond it are dropped. */
+      maxSessions?: number;
       /** Test/interop hook: sees the keys of each accepted authentication (the node never sets it). */
       onAccept?: (k: { imsi: string; msk: Uint8Array; emsk: Uint8Array }) => void;
     } = {},
@@ -102,6 +104,9 @@ export class RadiusAaa {
         });
       }
     } else {
+      const max = this.opts.maxSessions ?? 100_000;
+      if (this.sessions.size >= max || this.dupCache.size >= 4 * max)
+        return { event: { kind: 'drop', reason: 'overload' } };
       stateKey = randomBytes(16).toString('hex');
       live = {
         session: this.eap.newSession(nowMs),

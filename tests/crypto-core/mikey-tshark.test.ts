@@ -1,7 +1,7 @@
 // Interoperability: Wireshark's MIKEY dissector (tshark) decodes our I_MESSAGE and PSK message from a pcap file.
 // The frames are built here (libpcap header + Ethernet/IPv4/UDP); no traffic is sent.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,56 +14,9 @@ import { buildPskMessage, buildSakkeIMessage, parseSakkeIMessage } from '../../c
 import { eccsiSign, eccsiVerify } from '../../crypto-core/rfc6507-eccsi.js';
 import { sakkeDecapsulate, sakkeEncapsulate } from '../../crypto-core/rfc6508-sakke.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import { hasTshark, pcapFile, udpFrame } from '../helpers/pcap.js';
 
 const PORT = 40269;
-
-function hasTshark(): boolean {
-  return spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-function u16(v: number): Uint8Array {
-  return Uint8Array.of(v >>> 8, v & 0xff);
-}
-function u32le(v: number): Uint8Array {
-  return Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
-}
-
-function ipv4Checksum(h: Uint8Array): number {
-  let s = 0;
-  for (let i = 0; i < h.length; i += 2) s += (h[i]! << 8) | h[i + 1]!;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-/** Ethernet II / IPv4 / UDP frame, 10.0.0.1 -> 10.0.0.2, UDP checksum 0 (not computed, allowed for IPv4). */
-function udpFrame(payload: Uint8Array, sport: number, dport: number): Uint8Array {
-  const udp = concatBytes(u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload);
-  const ip = concatBytes(
-    Uint8Array.of(0x45, 0),
-    u16(20 + udp.length),
-    u16(1),
-    u16(0x4000),
-    Uint8Array.of(64, 17),
-    u16(0),
-    Uint8Array.of(10, 0, 0, 1, 10, 0, 0, 2),
-  );
-  const ck = ipv4Checksum(ip);
-  ip[10] = ck >>> 8;
-  ip[11] = ck & 0xff;
-  const eth = concatBytes(Uint8Array.of(2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1), u16(0x0800));
-  return concatBytes(eth, ip, udp);
-}
-
-/** Classic libpcap file (magic a1b2c3d4, little-endian, LINKTYPE_ETHERNET). */
-function pcapFile(frames: Uint8Array[]): Uint8Array {
-  const parts: Uint8Array[] = [
-    concatBytes(u32le(0xa1b2c3d4), Uint8Array.of(2, 0, 4, 0), u32le(0), u32le(0), u32le(65535), u32le(1)),
-  ];
-  frames.forEach((f, i) => {
-    parts.push(concatBytes(u32le(1_700_000_000 + i), u32le(0), u32le(f.length), u32le(f.length), f));
-  });
-  return concatBytes(...parts);
-}
 
 interface Layer {
   [k: string]: unknown;

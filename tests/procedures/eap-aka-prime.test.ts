@@ -21,8 +21,6 @@ import {
   findAttr,
   readLength,
   readU16,
-  reservedValue,
-  u16Value,
 } from '../../procedures/eap/eap-codec.js';
 import { Hss } from '../../procedures/eap/hss.js';
 
@@ -218,7 +216,7 @@ test("EAP-AKA': AT_KDF negotiation selects an alternative and rejects bidding do
 });
 
 test("EAP-AKA': expected network name mismatch and tampered AT_MAC are rejected", () => {
-  const { server, hss } = setup({ networkName: 'WLAN' });
+  const { server } = setup({ networkName: 'WLAN' });
   const peer = new EapAkaPrimePeer({
     permanentIdentity: `6${IMSI}@x`,
     usim: new Milenage(fromHex(K), fromHex(OPC)),
@@ -227,7 +225,6 @@ test("EAP-AKA': expected network name mismatch and tampered AT_MAC are rejected"
   });
   assert.equal(run(server, peer).server.kind, 'failure');
   assert.equal(peer.lastError, 'network_name');
-  void hss;
   const { server: s2, peer: p2 } = setup();
   const t = run(s2, p2, (p, dir) => {
     if (dir === 'up' && p[5] === AKA_SUBTYPE.CHALLENGE) {
@@ -296,6 +293,4 @@ test("EAP-AKA': session timeout gives failure timeout", () => {
   if (r.kind !== 'response') throw new Error('x');
   const o = s.receive(r.packet, 50);
   assert.equal(o.kind === 'failure' && o.cause, 'timeout');
-  void reservedValue;
-  void u16Value;
 });

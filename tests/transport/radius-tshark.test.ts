@@ -2,13 +2,13 @@
 // wire (tshark 4.0 shows but does not verify Message-Authenticator; eapol_test does, tests/interop).
 // The frames are built into a pcap here (Ethernet/IPv4/UDP); no traffic is sent.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqnArray } from '../../crypto-core/aka-sqn.js';
-import { concatBytes, fromHex } from '../../crypto-core/bytes.js';
+import { fromHex } from '../../crypto-core/bytes.js';
 import { Milenage } from '../../crypto-core/milenage.js';
 import { EapAkaPrimePeer } from '../../procedures/eap/eap-aka-prime-peer.js';
 import { EapAkaPrimeServer } from '../../procedures/eap/eap-aka-prime-server.js';
@@ -21,45 +21,14 @@ import {
   eapMessageAttributes,
   RADIUS_ATTR,
 } from '../../transport/radius/codec.js';
+import { hasTshark, pcapFile, udpFrame } from '../helpers/pcap.js';
 
 const PORT = 41812;
 const SECRET = 'tshark-secret';
-const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
-
-const u16 = (v: number) => Uint8Array.of(v >>> 8, v & 0xff);
-const u32le = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
-
-function udpFrame(payload: Uint8Array, sport: number, dport: number): Uint8Array {
-  const udp = concatBytes(u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload);
-  const ip = concatBytes(
-    Uint8Array.of(0x45, 0),
-    u16(20 + udp.length),
-    u16(1),
-    u16(0x4000),
-    Uint8Array.of(64, 17),
-    u16(0),
-    Uint8Array.of(127, 0, 0, 1, 127, 0, 0, 1),
-  );
-  let s = 0;
-  for (let i = 0; i < ip.length; i += 2) s += (ip[i]! << 8) | ip[i + 1]!;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  ip[10] = (~s >>> 8) & 0xff;
-  ip[11] = ~s & 0xff;
-  return concatBytes(Uint8Array.of(2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1), u16(0x0800), ip, udp);
-}
-
-function pcap(frames: Uint8Array[]): Uint8Array {
-  const parts = [
-    concatBytes(u32le(0xa1b2c3d4), Uint8Array.of(2, 0, 4, 0), u32le(0), u32le(0), u32le(65535), u32le(1)),
-  ];
-  frames.forEach((f, i) => {
-    parts.push(concatBytes(u32le(1_700_000_000 + i), u32le(0), u32le(f.length), u32le(f.length), f));
-  });
-  return concatBytes(...parts);
-}
+const tsharkPresent = hasTshark();
 
 test("tshark decodes our RADIUS + EAP-AKA' exchange attribute by attribute (permanent identity, IMSI, AT_KDF_INPUT 'WLAN', MS-MPPE keys)", {
-  skip: hasTshark ? false : 'tshark not installed (deploy/scripts/install-system-deps.sh)',
+  skip: tsharkPresent ? false : 'tshark not installed (deploy/scripts/install-system-deps.sh)',
 }, () => {
   const hss = new Hss([
     {
@@ -99,7 +68,7 @@ test("tshark decodes our RADIUS + EAP-AKA' exchange attribute by attribute (perm
   const dir = mkdtempSync(join(tmpdir(), 'prosec-radius-tshark-'));
   try {
     const file = join(dir, 'eap.pcap');
-    writeFileSync(file, pcap(frames));
+    writeFileSync(file, pcapFile(frames));
     const out = execFileSync(
       'tshark',
       ['-r', file, '-d', `udp.port==${PORT},radius`, '-o', `radius.shared_secret:${SECRET}`, '-V'],

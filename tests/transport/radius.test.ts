@@ -230,3 +230,17 @@ test('RADIUS: a replayed Access-Request gets the cached reply (duplicate) from t
     await aaa.close();
   }
 });
+
+test('RADIUS: concurrent EAP sessions are bounded; beyond the bound new ones are dropped as overload', () => {
+  const hss = new Hss([{ imsi: IMSI, k: K, opc: OPC }]);
+  const aaa = new RadiusAaa(new EapAkaPrimeServer({ networkName: 'WLAN' }, hss), SECRET, { maxSessions: 2 });
+  const kinds: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const idResp = makePeer().receive(Uint8Array.of(1, 0, 0, 5, 1));
+    if (idResp.kind !== 'response') throw new Error('no identity');
+    const r = aaa.handle(buildAccessRequest(i, eapMessageAttributes(idResp.packet), SECRET), `src${i}`, 0);
+    kinds.push(r.event.kind === 'drop' ? `drop:${r.event.reason}` : r.event.kind);
+  }
+  assert.deepEqual(kinds, ['challenge', 'challenge', 'drop:overload']);
+  assert.equal(aaa.liveSessions, 2);
+});
