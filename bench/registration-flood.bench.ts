@@ -22,7 +22,8 @@ console.log(
 const ca = await createTestbedCa();
 const pfCreds = await createNodeCredentials(ca, { nodeId: 'prose-function', role: 'prose-function' });
 const legit = await Promise.all(
-  Array.from({ length: 20 }, (_, i) => createNodeCredentials(ca, { nodeId: `ue-${i + 1}`, role: 'ue' })),
+  // Enough identities that each registers well below the per-identity limit (a UE registers once, not in a loop).
+  Array.from({ length: 200 }, (_, i) => createNodeCredentials(ca, { nodeId: `ue-${i + 1}`, role: 'ue' })),
 );
 const attackers = await Promise.all(
   Array.from({ length: 16 }, async (_, i) => ({
@@ -95,6 +96,7 @@ async function legitPhase(
           timeoutMs: 5000,
         });
         const t = performance.now();
+        const failedBefore = failed;
         try {
           const r = await client.request('register_request', { ueId });
           if (r.type === 'register_accept') {
@@ -106,6 +108,7 @@ async function legitPhase(
         } finally {
           await client.close();
         }
+        if (failed > failedBefore) await new Promise((r) => setTimeout(r, 50)); // back off, as a UE would
       }
     }),
   );

@@ -45,14 +45,14 @@ export type ThrottleConfig = z.output<typeof throttleConfigSchema>;
 
 /** Defaults: generous for legitimate start-up storms from one address, tight per certified identity. */
 export const DEFAULT_THROTTLE: ThrottleConfig = {
-  connectionsPerSecond: 200,
-  connectionBurst: 400,
+  connectionsPerSecond: 100,
+  connectionBurst: 300,
   requestsPerSecond: 2,
   requestBurst: 5,
   failurePenalty: 4,
   banAfterRefusals: 20,
   banMs: 10_000,
-  addressFailurePenalty: 10,
+  addressFailurePenalty: 30,
 };
 
 interface UserState {
