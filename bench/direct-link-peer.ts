@@ -29,7 +29,7 @@ export type PeerCommand =
 
 export type PeerReply =
   | { t: 'ready'; ports: number[] }
-  | { t: 'report'; packets: number; bytes: number; firstNs: string; lastNs: string }
+  | { t: 'report'; packets: number; bytes: number; firstNs: string; lastNs: string; cpuUs: number }
   | { t: 'progress'; packets: number }
   | { t: 'ok' };
 
@@ -39,6 +39,7 @@ let packets = 0;
 let bytes = 0;
 let firstNs = 0n;
 let lastNs = 0n;
+let cpu0 = process.cpuUsage();
 
 function got(n: number): void {
   const now = process.hrtime.bigint();
@@ -98,9 +99,18 @@ process.on('message', async (m: PeerCommand) => {
   } else if (m.t === 'reset') {
     packets = 0;
     bytes = 0;
+    cpu0 = process.cpuUsage();
     send({ t: 'ok' });
   } else if (m.t === 'report') {
-    send({ t: 'report', packets, bytes, firstNs: String(firstNs), lastNs: String(lastNs) });
+    const c = process.cpuUsage(cpu0);
+    send({
+      t: 'report',
+      packets,
+      bytes,
+      firstNs: String(firstNs),
+      lastNs: String(lastNs),
+      cpuUs: c.user + c.system,
+    });
   } else if (m.t === 'exit') {
     await Promise.all(media.map((x) => x.close()));
     process.exit(0);

@@ -249,8 +249,13 @@ else {
 console.log(
   `\n2. user-plane throughput over one link, ${PAYLOAD}-byte packets, ${PACKETS} per round, median of ${ROUNDS} rounds`,
 );
-async function pump(peer: Peer, s: Side, sendOne: () => void): Promise<{ mbps: number; lost: number }> {
+async function pump(
+  peer: Peer,
+  s: Side,
+  sendOne: () => void,
+): Promise<{ mbps: number; lost: number; txUs: number; rxUs: number }> {
   await peer.ask({ t: 'reset' });
+  const cpu0 = process.cpuUsage();
   let acked = 0;
   peer.onProgress = (n) => {
     acked = n;
@@ -275,7 +280,13 @@ async function pump(peer: Peer, s: Side, sendOne: () => void): Promise<{ mbps: n
     rep = await peer.ask({ t: 'report' });
   }
   const secs = Number(BigInt(rep.lastNs) - BigInt(rep.firstNs)) / 1e9;
-  return { mbps: rep.bytes / secs / 1e6, lost: sent - rep.packets };
+  const c = process.cpuUsage(cpu0);
+  return {
+    mbps: rep.bytes / secs / 1e6,
+    lost: sent - rep.packets,
+    txUs: (c.user + c.system) / sent,
+    rxUs: rep.cpuUs / Math.max(1, rep.packets),
+  };
 }
 
 for (const alg of [2, 1, 3] as const) {
@@ -288,6 +299,12 @@ for (const alg of [2, 1, 3] as const) {
   const payload = new Uint8Array(PAYLOAD);
   const raw: number[] = [];
   const prot: number[] = [];
+  const cpu = {
+    rawTx: [] as number[],
+    rawRx: [] as number[],
+    protTx: [] as number[],
+    protRx: [] as number[],
+  };
   let lostRaw = 0;
   let lostProt = 0;
   for (let r = 0; r < ROUNDS; r++) {
@@ -298,6 +315,10 @@ for (const alg of [2, 1, 3] as const) {
     const p = await pump(peer, s, () => deliver(s, s.ep.sendData(linkId, payload)));
     raw.push(u.mbps);
     prot.push(p.mbps);
+    cpu.rawTx.push(u.txUs);
+    cpu.rawRx.push(u.rxUs);
+    cpu.protTx.push(p.txUs);
+    cpu.protRx.push(p.rxUs);
     lostRaw += u.lost;
     lostProt += p.lost;
   }
@@ -307,6 +328,10 @@ for (const alg of [2, 1, 3] as const) {
     console.log(`  baseline: unprotected frames, same sockets   ${mr.toFixed(1)} MB/s (lost ${lostRaw})`);
   console.log(
     `  128-NEA${alg} protected link (no UP integrity)      ${mp.toFixed(1)} MB/s (lost ${lostProt})   ratio ${(mp / mr).toFixed(3)} vs unprotected ${mr.toFixed(1)} MB/s in the same run`,
+  );
+  console.log(
+    `    CPU per packet (us, median): unprotected sender ${median(cpu.rawTx).toFixed(1)} receiver ${median(cpu.rawRx).toFixed(1)};` +
+      ` NEA${alg} sender ${median(cpu.protTx).toFixed(1)} receiver ${median(cpu.protRx).toFixed(1)}`,
   );
   await s.medium.close();
   await peer.exit();

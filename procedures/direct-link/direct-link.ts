@@ -320,11 +320,9 @@ export class DirectLinkEndpoint {
       return [this.reject('unexpected_message', 'user', linkId)];
     const ks = link.active;
     if (ks.upTx.count > this.opts.countLimit) return [this.reject('count_exhausted', 'user', linkId)];
-    const pdu = ks.upTx.protect(payload);
-    const bytes = new Uint8Array(2 + pdu.length);
+    const bytes = ks.upTx.protectWithHeadroom(payload, 2);
     bytes[0] = link.peerCid >>> 8;
     bytes[1] = link.peerCid & 0xff;
-    bytes.set(pdu, 2);
     this.counters.protectedPackets.tx.user++;
     this.counters.protectedBytes.tx.user += payload.length;
     const out: DirectLinkOutput[] = [{ kind: 'send', peer: link.peer, plane: 'user', bytes }];
@@ -381,7 +379,7 @@ export class DirectLinkEndpoint {
     }
   }
 
-  /** A unicast_data frame from `peer`. */
+  /** A unicast_data frame from `peer`. Deciphers in place: `bytes` must not be reused by the caller. */
   receiveData(peer: string, bytes: Uint8Array): DirectLinkOutput[] {
     if (bytes.length < 2 + PROTECTED_HEADER_BYTES) return [this.reject('malformed', 'user')];
     const link = this.links.get((bytes[0]! << 8) | bytes[1]!);
@@ -390,7 +388,8 @@ export class DirectLinkEndpoint {
     const ksi = peekKsi(pdu);
     const ks = this.keySetFor(link, ksi);
     if (!ks) return [this.reject('wrong_dksi', 'user', link.id)];
-    const r = ks.upRx.unprotect(pdu);
+    // Deciphered in place: the data event's payload is a view on the received bytes.
+    const r = ks.upRx.unprotect(pdu, true);
     if (!r.ok) return [this.unprotectFailure(r.reason, 'user', link.id)];
     this.counters.protectedPackets.rx.user++;
     this.counters.protectedBytes.rx.user += r.payload.length;

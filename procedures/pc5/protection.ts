@@ -4,6 +4,7 @@
 // The PDU format is prosec's own (TS 33.303 leaves the PC5 PDCP details to TS 36.323); see docs/pc5-security.md.
 import { CryptoInputError } from '../../crypto-core/errors.js';
 import { type NeaAlgorithm, nea } from '../../crypto-core/nea.js';
+import { Nea2Stream } from '../../crypto-core/nea2-batch.js';
 import { type NiaAlgorithm, nia, niaVerify } from '../../crypto-core/nia.js';
 
 /** Format version carried in every protected PDU. */
@@ -80,6 +81,8 @@ export function peekKsi(pdu: Uint8Array): number | undefined {
 export class Pc5TxContext {
   private next = 0;
   private readonly header: number;
+  /** 128-NEA2 keystream for consecutive COUNTs in one AES call per 32 PDUs (same output as nea()). */
+  private readonly nea2?: Nea2Stream;
 
   constructor(
     private readonly keys: ProtectionKeys,
@@ -89,6 +92,8 @@ export class Pc5TxContext {
   ) {
     checkKeys(keys, policy);
     this.header = flagsOctet(keys.ksi, policy);
+    if (policy.ciphering && keys.cipherAlg === 2)
+      this.nea2 = new Nea2Stream(keys.pek!, keys.bearer, keys.direction);
   }
 
   /** COUNT of the next PDU. */
@@ -101,6 +106,45 @@ export class Pc5TxContext {
     return this.next >= this.rekeyThreshold;
   }
 
+  /**
+   * As protect, but returns `headroom` free octets followed by the PDU in one buffer (the caller fills the headroom,
+   * e.g. with an address), so the PDU is built without intermediate copies.
+   */
+  protectWithHeadroom(payload: Uint8Array, headroom: number): Uint8Array {
+    if (this.next > MAX_COUNT)
+      throw new CryptoInputError('count_exhausted', 'COUNT would wrap: re-key first');
+    const { keys, policy } = this;
+    const macLen = policy.integrity ? MAC_I_BYTES : 0;
+    // Pad in front so the payload starts on a 4-octet boundary (word-wise keystream XOR).
+    const pad = (4 - ((headroom + PROTECTED_HEADER_BYTES) & 3)) & 3;
+    const len = headroom + PROTECTED_HEADER_BYTES + payload.length + macLen;
+    const buf = new Uint8Array(pad + len);
+    const whole = buf.subarray(pad);
+    const out = whole.subarray(headroom);
+    const count = this.next++;
+    out[0] = this.header;
+    out[1] = count >>> 24;
+    out[2] = count >>> 16;
+    out[3] = count >>> 8;
+    out[4] = count;
+    if (!policy.ciphering) out.set(payload, PROTECTED_HEADER_BYTES);
+    else if (this.nea2) this.nea2.applyInto(count, payload, out, PROTECTED_HEADER_BYTES);
+    else {
+      out.set(
+        nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, payload, payload.length * 8),
+        PROTECTED_HEADER_BYTES,
+      );
+    }
+    if (policy.integrity) {
+      const covered = out.subarray(0, PROTECTED_HEADER_BYTES + payload.length);
+      out.set(
+        nia(keys.integrityAlg, keys.pik!, count, keys.bearer, keys.direction, covered, covered.length * 8),
+        covered.length,
+      );
+    }
+    return whole;
+  }
+
   /** Protects one payload; throws CryptoInputError('count_exhausted') rather than ever reusing a COUNT. */
   protect(payload: Uint8Array): Uint8Array {
     if (this.next > MAX_COUNT)
@@ -111,9 +155,11 @@ export class Pc5TxContext {
     const out = new Uint8Array(PROTECTED_HEADER_BYTES + payload.length + macLen);
     out[0] = this.header;
     new DataView(out.buffer).setUint32(1, count);
-    const body = policy.ciphering
-      ? nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, payload, payload.length * 8)
-      : payload;
+    const body = !policy.ciphering
+      ? payload
+      : this.nea2
+        ? this.nea2.apply(count, payload)
+        : nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, payload, payload.length * 8);
     out.set(body, PROTECTED_HEADER_BYTES);
     if (policy.integrity) {
       // Encrypt-then-MAC: MAC-I covers the header and the (ciphered) payload.
@@ -135,6 +181,7 @@ export class Pc5RxContext {
   private highest = -1;
   private readonly window: Uint32Array;
   private readonly header: number;
+  private readonly nea2?: Nea2Stream;
 
   constructor(
     private readonly keys: ProtectionKeys,
@@ -147,6 +194,8 @@ export class Pc5RxContext {
     }
     this.window = new Uint32Array(windowSize / 32);
     this.header = flagsOctet(keys.ksi, policy);
+    if (policy.ciphering && keys.cipherAlg === 2)
+      this.nea2 = new Nea2Stream(keys.pek!, keys.bearer, keys.direction);
   }
 
   /** Highest COUNT accepted so far (-1 before any). */
@@ -154,7 +203,11 @@ export class Pc5RxContext {
     return this.highest;
   }
 
-  unprotect(pdu: Uint8Array): UnprotectResult {
+  /**
+   * Checks and opens one PDU. With `inPlace` the payload is deciphered inside `pdu` and returned as a view on it
+   * (no copy; the caller must not reuse the PDU bytes afterwards).
+   */
+  unprotect(pdu: Uint8Array, inPlace = false): UnprotectResult {
     const { keys, policy } = this;
     const macLen = policy.integrity ? MAC_I_BYTES : 0;
     if (pdu.length < PROTECTED_HEADER_BYTES + macLen) return { ok: false, reason: 'too_short' };
@@ -185,9 +238,17 @@ export class Pc5RxContext {
     const replay = this.checkReplay(count);
     if (replay) return { ok: false, reason: replay, count };
     const body = pdu.subarray(PROTECTED_HEADER_BYTES, end);
-    const payload = policy.ciphering
-      ? nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, body, body.length * 8)
-      : body.slice();
+    let payload: Uint8Array;
+    if (inPlace && (!policy.ciphering || this.nea2)) {
+      this.nea2?.applyInto(count, body, pdu, PROTECTED_HEADER_BYTES);
+      payload = body;
+    } else {
+      payload = !policy.ciphering
+        ? body.slice()
+        : this.nea2
+          ? this.nea2.apply(count, body)
+          : nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, body, body.length * 8);
+    }
     this.markSeen(count);
     return { ok: true, payload, count };
   }

@@ -102,7 +102,7 @@ export function pump(
   take(from, initial);
   for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) {
     const s = queue.shift()!;
-    log.push(s);
+    log.push({ ...s, bytes: s.bytes.slice() }); // receivers decipher user data in place
     const t = tap?.(s);
     if (t === null) continue;
     const bytes = t ?? s.bytes;

@@ -7,6 +7,7 @@ import {
   type DirectLinkOutput,
   DL_BEARER,
 } from '../../procedures/direct-link/direct-link.js';
+import { CertificateKdMethod, loadCertificateTrust } from '../../procedures/direct-link/kd-certificate.js';
 import {
   DL_MSG,
   decodeMessage,
@@ -14,7 +15,8 @@ import {
   encodeMessage,
   encodePdu,
 } from '../../procedures/direct-link/messages.js';
-import { endpoint, FakeClock, pump, type Sent } from './direct-link-fixtures.js';
+import { createNodeCredentials, createTestbedCa } from '../../transport/pc3/pki.js';
+import { endpoint, FakeClock, pki, pump, type Sent } from './direct-link-fixtures.js';
 
 type Out = DirectLinkOutput & { at: string };
 
@@ -242,6 +244,32 @@ test('a revoked certificate is rejected (cert_revoked) as initiator and as respo
   const outs2 = pump(eps, 'john', r2.out);
   assert.equal(established(outs2, 'john'), undefined);
   assert.equal(john.counters.rejected.cert_revoked, 2);
+});
+
+test('a certificate from another CA is rejected (cert_invalid)', async () => {
+  const other = await createTestbedCa({ name: 'not the testbed CA' });
+  const fake = await createNodeCredentials(other, { nodeId: 'mary', role: 'ue' });
+  const p = await pki();
+  const clock = new FakeClock();
+  const mallory = await endpoint('mary', {}, clock);
+  const john = await endpoint('john', {}, clock);
+  const impostor = await endpoint(
+    'mary',
+    {
+      methods: {
+        certificate: new CertificateKdMethod({
+          ...fake,
+          trust: await loadCertificateTrust(p.caCertPem, p.crlPem),
+        }),
+      },
+    },
+    clock,
+  );
+  const r = impostor.connect('john', 'john', 'certificate');
+  const outs = pump({ mary: impostor, john }, 'mary', r.out);
+  assert.equal(established(outs, 'john'), undefined);
+  assert.equal(john.counters.rejected.cert_invalid, 1);
+  assert.equal(mallory.counters.established, 0);
 });
 
 test('a replayed user-plane packet is dropped (replay), reordered ones are accepted', async () => {

@@ -165,3 +165,55 @@ test('bad keys and parameters throw CryptoInputError', () => {
   const rx = new Pc5RxContext(keys(2), FULL, 64);
   assert.deepEqual(rx.unprotect(new Uint8Array(3)), { ok: false, reason: 'too_short' });
 });
+
+test('protectWithHeadroom: same PDU as protect after the headroom, every algorithm and policy', () => {
+  for (const alg of ALGS) {
+    for (const policy of [
+      FULL,
+      { ciphering: true, integrity: false },
+      { ciphering: false, integrity: true },
+    ]) {
+      const k = keys(alg);
+      const a = new Pc5TxContext(k, policy);
+      const b = new Pc5TxContext(k, policy);
+      const rx = new Pc5RxContext(k, policy, 64);
+      for (const headroom of [0, 1, 2, 3, 7]) {
+        const payload = new Uint8Array(randomBytes(1 + headroom * 100));
+        const p1 = a.protect(payload);
+        const p2 = b.protectWithHeadroom(payload, headroom);
+        assert.equal(p2.length, headroom + p1.length);
+        assert.deepEqual(p2.subarray(headroom), p1);
+        const r = rx.unprotect(p2.subarray(headroom));
+        assert.ok(r.ok);
+        assert.deepEqual(r.payload, payload);
+      }
+    }
+  }
+});
+
+test('unprotect in place: same payload as a copying unprotect, a view on the PDU; replays still caught', () => {
+  for (const alg of ALGS) {
+    for (const policy of [
+      FULL,
+      { ciphering: true, integrity: false },
+      { ciphering: false, integrity: true },
+    ]) {
+      const k = keys(alg);
+      const tx = new Pc5TxContext(k, policy);
+      const rx1 = new Pc5RxContext(k, policy, 64);
+      const rx2 = new Pc5RxContext(k, policy, 64);
+      for (let i = 0; i < 40; i++) {
+        const payload = new Uint8Array(randomBytes(1 + i * 37));
+        const pdu = tx.protect(payload);
+        const copy = pdu.slice();
+        const a = rx1.unprotect(copy);
+        const b = rx2.unprotect(pdu, true);
+        assert.ok(a.ok && b.ok);
+        assert.deepEqual(b.payload, payload);
+        assert.deepEqual(a.payload, payload);
+        if (alg === 2 || !policy.ciphering) assert.equal(b.payload.buffer, pdu.buffer);
+        assert.equal(rx2.unprotect(pdu, true).ok, false);
+      }
+    }
+  }
+});
