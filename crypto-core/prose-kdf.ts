@@ -24,6 +24,8 @@ export const PROSE_FC = {
   KD_FROM_ECDH: 0xf4,
   /** prosec-private: KD from the SAKKE-carried SSV (IDENTITY KD, TR 33.833 sol. #4.3). */
   KD_FROM_SSV: 0xf5,
+  /** prosec-private: discovery keys (rotating-ID key and discovery MIC key) from a ProSe Application Key. */
+  DISCOVERY_KEY: 0xfa,
 } as const;
 
 /** Where each FC value comes from (for docs and logs). */
@@ -35,6 +37,7 @@ export const PROSE_FC_SOURCE: Record<keyof typeof PROSE_FC, 'TS 33.303' | 'prose
   GSK: 'prosec-private',
   KD_FROM_ECDH: 'prosec-private',
   KD_FROM_SSV: 'prosec-private',
+  DISCOVERY_KEY: 'prosec-private',
 };
 
 /**
@@ -153,4 +156,22 @@ export function deriveKdFromSsv(ssv: Uint8Array, initiatorUri: string, responder
   requireLength('SSV', ssv, 16);
   const enc = new TextEncoder();
   return kdf(ssv, PROSE_FC.KD_FROM_SSV, enc.encode(initiatorUri), enc.encode(responderUri));
+}
+
+/** Discovery key purposes (P1 of deriveDiscoveryKey): the over-the-air ID key and the discovery MIC key. */
+export const DISCOVERY_KEY_PURPOSE = { ROTATING_ID: 0x01, MIC: 0x02 } as const;
+
+/**
+ * Discovery keys (TR 33.833 solution #2.1/#2.2): K = KDF(ProSe Application Key, FC=0xFA, P0=ProSe Application
+ * Code, P1=purpose), 256 bits; separate keys let a monitor hold the ID key while the ProSe Function keeps the MIC key.
+ */
+export function deriveDiscoveryKey(
+  proseAppKey: Uint8Array,
+  proseAppCode: Uint8Array,
+  purpose: (typeof DISCOVERY_KEY_PURPOSE)[keyof typeof DISCOVERY_KEY_PURPOSE],
+): Uint8Array {
+  requireKey256('ProSe Application Key', proseAppKey);
+  if (proseAppCode.length < 1 || proseAppCode.length > 64)
+    throw new CryptoInputError('bad_length', 'ProSe Application Code must be 1..64 octets');
+  return kdf(proseAppKey, PROSE_FC.DISCOVERY_KEY, proseAppCode, Uint8Array.of(purpose));
 }

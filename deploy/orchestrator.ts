@@ -15,6 +15,12 @@ import {
   summariseDirectLinks,
 } from './direct-links.js';
 import {
+  type DiscoverySummary,
+  formatDiscovery,
+  planDiscovery,
+  summariseDiscovery,
+} from './discovery-plan.js';
+import {
   formatGroupSecurity,
   type GroupSecuritySummary,
   planGroupSecurity,
@@ -88,6 +94,8 @@ export interface RunSummary {
   directLinks?: DirectLinkSummary;
   /** One-to-many group security (scenario groupSecurity), when the scenario has it. */
   groupSecurity?: GroupSecuritySummary;
+  /** ProSe discovery (scenario discovery), when the scenario has it. */
+  discovery?: DiscoverySummary;
   nodes: {
     id: string;
     role: RoleName;
@@ -115,6 +123,7 @@ export class Run {
   /** The run's Prometheus server (UpOptions.prometheus). */
   prometheusServer: PrometheusServer | undefined;
   private directLinkPairs = 0;
+  private discoveryRevokedAtMs: number | undefined;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -238,6 +247,7 @@ export class Run {
         caCertFile: join(this.runDir, 'ca.pem'),
       };
 
+      const discoveryPlan = planDiscovery(s);
       this.phase = 'start-up of the ProSe Function';
       const pf = this.spawn({
         role: 'prose-function',
@@ -254,6 +264,7 @@ export class Run {
           discovery: { multicastAddress: net.addresses[0]!, port: net.ports[0]! },
           configValidityMs: s.configValidity,
           ...(groupPlan?.pfGroupKeys ? { groupKeys: groupPlan.pfGroupKeys } : {}),
+          ...(discoveryPlan ? { discoveryPolicy: discoveryPlan.policy } : {}),
         },
       });
       await pf.waitReady(s.readyTimeout);
@@ -298,6 +309,7 @@ export class Run {
             ...(groupPlan?.ues.has(id)
               ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint) }
               : {}),
+            ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
           },
         });
         ues.push(ue);
@@ -398,9 +410,17 @@ export class Run {
       for (const u of ues) u.send({ t: 'command', name: 'start-traffic' });
       for (const n of this.nodes.filter((x) => x.role === 'group-manager'))
         n.send({ t: 'command', name: 'start-traffic' });
+      const revoke = discoveryPlan?.revoke;
+      const revokeTimer = revoke
+        ? setTimeout(() => {
+            this.discoveryRevokedAtMs = Date.now();
+            pf.send({ t: 'command', name: revoke.command as `discovery-revoke ${string}` });
+          }, revoke.atMs)
+        : undefined;
       await this.sleepUnlessAborted(s.duration, (left) =>
         report(`  traffic phase: ${Math.ceil(left / 1000)} s left`),
       );
+      clearTimeout(revokeTimer);
       for (const u of ues) u.send({ t: 'command', name: 'stop-traffic' });
       await this.sleepUnlessAborted(500);
       trafficSeconds = (performance.now() - tTraffic) / 1000;
@@ -585,6 +605,8 @@ export class Run {
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     const groupSecurity = summariseGroupSecurity(s, a.statuses, groupMembers(s));
     if (groupSecurity && a.trafficSeconds > 0) problems.push(...groupSecurity.problems);
+    const discovery = summariseDiscovery(s, a.statuses, this.discoveryRevokedAtMs, a.trafficSeconds > 0);
+    if (discovery) problems.push(...discovery.problems);
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
     return {
@@ -611,6 +633,7 @@ export class Run {
       ...(relay ? { relay: relay.summary } : {}),
       ...(directLinks ? { directLinks } : {}),
       ...(groupSecurity ? { groupSecurity: groupSecurity.summary } : {}),
+      ...(discovery ? { discovery } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -725,6 +748,7 @@ export function formatSummary(s: RunSummary): string {
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
   lines.push(...formatGroupSecurity(s.groupSecurity));
+  lines.push(...formatDiscovery(s.discovery));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
@@ -139,6 +140,8 @@ export const scenarioSchema = z
     directLinks: directLinksSchema.optional(),
     /** One-to-many group security: GMK solution per group, removals, group calls (docs/group.md); none when absent. */
     groupSecurity: groupSecuritySchema.optional(),
+    /** ProSe discovery: users, permissions, restricted/open announcements, revocation (docs/discovery.md). */
+    discovery: discoveryScenarioSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -172,6 +175,10 @@ export const scenarioSchema = z
         path: ['directLinks', 'pairs'],
         message: `${s.directLinks.pairs} pairs need ${s.directLinks.pairs * 2} UEs but the scenario has ${s.roles.ue}`,
       });
+    }
+    if (s.discovery) {
+      for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
+        ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });
     }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {

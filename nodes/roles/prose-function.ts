@@ -7,6 +7,12 @@ import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
 import type { Logger } from '../runtime/logger.js';
 import { pc3Sink } from '../runtime/sinks.js';
+import {
+  attachProseFunctionDiscovery,
+  DEFAULT_THROTTLE,
+  discoveryPolicySchema,
+  throttleConfigSchema,
+} from './prose-function-discovery.js';
 import { GroupKeyService, groupKeysConfigSchema } from './prose-function-group-keys.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -27,6 +33,10 @@ const roleConfigSchema = z
     configValidityMs: z.number().int().positive(),
     /** Groups whose key the ProSe Function provisions over PC3 (TR 33.833 sol. #3.5); none when absent. */
     groupKeys: groupKeysConfigSchema.optional(),
+    /** Discovery allocation policy (docs/discovery.md); none when absent. */
+    discoveryPolicy: discoveryPolicySchema.optional(),
+    /** Registration DoS throttle (TR 33.833 key issue #2.5); defaults when absent, off with false. */
+    throttle: z.union([throttleConfigSchema, z.literal(false)]).optional(),
   })
   .strict();
 export type ProseFunctionConfig = z.output<typeof roleConfigSchema>;
@@ -147,17 +157,25 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     cfg.groupKeys ?? [],
     (g, ue) => policy.isRegistered(ue) && cfg.groups.some((x) => x.groupId === g && x.members.includes(ue)),
   );
+  const discovery = attachProseFunctionDiscovery({
+    ...(cfg.discoveryPolicy ? { policy: cfg.discoveryPolicy } : {}),
+    throttle: cfg.throttle ?? DEFAULT_THROTTLE,
+    metrics,
+    log,
+  });
   const server = new Pc3Server({
     host: config.host,
     port: 0,
     certPem: creds.certPem,
     keyPem: creds.keyPem,
     caCertPem: creds.caCertPem,
-    handler: (msg, peer) => groupKeys.handle(msg, peer) ?? handler(msg, peer),
-    acceptTypes: ['register_request', 'config_request', 'group_key_request'],
+    handler: discovery.wrap((msg, peer) => groupKeys.handle(msg, peer) ?? handler(msg, peer)),
+    admitConnection: discovery.admitConnection,
+    acceptTypes: ['register_request', 'config_request', 'group_key_request', ...discovery.acceptTypes],
     metrics: pc3Sink(metrics),
     logger: log,
   });
+  discovery.setServer(server);
   const { port } = await server.listen();
   log.info({ port, subscribers: cfg.subscribers.length, groups: cfg.groups.length }, 'PC3 server listening');
   return {
@@ -167,8 +185,10 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       details: {
         registered: policy.registeredCount,
         groupKeys: { issued: groupKeys.issued, rotations: groupKeys.rotated },
+        ...discovery.status(),
       },
     }),
+    command: (name) => discovery.command(name),
     stop: () => server.close(),
   };
 }

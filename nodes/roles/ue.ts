@@ -10,6 +10,7 @@ import { enrollWithKms } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
+import { startUeDiscovery, type UeDiscovery, ueDiscoveryConfigSchema } from './ue-discovery.js';
 import { startUeGroupSecurity, type UeGroupSecurity } from './ue-group.js';
 
 const roleConfigSchema = z
@@ -23,6 +24,8 @@ const roleConfigSchema = z
     directLink: z.object({ unicastPort: z.number().int() }).passthrough().optional(),
     /** One-to-many group security (nodes/roles/ue-group.ts validates it). */
     groupSecurity: z.object({}).passthrough().optional(),
+    /** ProSe discovery (nodes/roles/ue-discovery.ts; docs/discovery.md). */
+    discovery: ueDiscoveryConfigSchema.optional(),
   })
   .strict();
 
@@ -124,6 +127,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   let groupSec: UeGroupSecurity | undefined;
   if (medium && proseConfig && cfg.groupSecurity)
     groupSec = await startUeGroupSecurity(ctx, medium, creds, proseConfig, cfg.groupSecurity);
+  let discovery: UeDiscovery | undefined;
+  if (medium && proseConfig && cfg.discovery) {
+    const group = { address: proseConfig.discovery.multicastAddress, port: proseConfig.discovery.port };
+    discovery = await startUeDiscovery(ctx, medium, creds, group, cfg.discovery);
+  }
 
   const timers: NodeJS.Timeout[] = [];
   const stopTraffic = () => {
@@ -157,10 +165,12 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       else if (name === 'stop-traffic') directLinks?.stopTraffic();
       if (name === 'start-traffic') groupSec?.startTraffic();
       else if (name === 'stop-traffic') groupSec?.stopTraffic();
+      if (name === 'start-traffic') discovery?.startTraffic();
+      else if (name === 'stop-traffic') discovery?.stopTraffic();
     },
     status: () => ({
       provisioned: proseConfig !== undefined,
-      errors,
+      errors: errors + (discovery?.status().errors ?? 0),
       details: {
         rejected,
         l2Id: proseConfig?.l2Id,
@@ -168,12 +178,14 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         pc5: medium?.stats(),
         ...(directLinks ? { directLink: directLinks.status() } : {}),
         ...(groupSec ? { groupSecurity: groupSec.status() } : {}),
+        ...(discovery ? { discovery: discovery.status() } : {}),
       },
     }),
     stop: async () => {
       stopTraffic();
       await directLinks?.stop();
       await groupSec?.stop();
+      await discovery?.stop();
       await medium?.close();
     },
   };

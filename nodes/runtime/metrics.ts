@@ -44,6 +44,12 @@ export interface NodeMetrics {
   groupMediaPackets: Counter<'direction'>;
   groupMediaBytes: Counter<'direction'>;
   groupDecryptFailures: Counter<'stage' | 'cause'>;
+  discoveryMatches: Counter<'mode'>;
+  discoveryRejected: Counter<'cause'>;
+  discoveryLatencySeconds: Histogram<'mode'>;
+  discoveryAnnouncements: Counter<'mode'>;
+  discoveryMatchReports: Counter<'result'>;
+  registrationThrottled: Counter<'stage' | 'cause'>;
 }
 
 /** Creates the registry and every metric of the catalogue (docs/metrics.md). */
@@ -227,6 +233,43 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
     groupDecryptFailures: new Counter({
       name: 'prosec_group_decrypt_failures_total',
       help: 'Group security: messages dropped, by stage (gmk, call, media) and cause (e.g. signature, unknown_key, mac, replay).',
+      labelNames: ['stage', 'cause'],
+      registers,
+    }),
+    discoveryMatches: new Counter({
+      name: 'prosec_discovery_matches_total',
+      help: 'Monitoring UE: announcements that matched an authorized ProSe Application Code, by mode (restricted_nonce, restricted_slot, open).',
+      labelNames: ['mode'],
+      registers,
+    }),
+    discoveryRejected: new Counter({
+      name: 'prosec_discovery_rejected_total',
+      help: 'Monitoring UE: discovery messages rejected, by cause (unknown, bad_mic, bad_signature, stale, replay, malformed).',
+      labelNames: ['cause'],
+      registers,
+    }),
+    discoveryLatencySeconds: new Histogram({
+      name: 'prosec_discovery_latency_seconds',
+      help: 'Monitoring UE: time from the first announcement heard from a PC5 source to its first match, by mode.',
+      labelNames: ['mode'],
+      buckets: KEY_SETUP_BUCKETS,
+      registers,
+    }),
+    discoveryAnnouncements: new Counter({
+      name: 'prosec_discovery_announcements_sent_total',
+      help: 'Announcing UE: discovery announcements sent, by mode.',
+      labelNames: ['mode'],
+      registers,
+    }),
+    discoveryMatchReports: new Counter({
+      name: 'prosec_discovery_match_reports_total',
+      help: 'ProSe Function: Model B match reports checked (solution #2.2 with the ProSe Function in the loop), by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+    registrationThrottled: new Counter({
+      name: 'prosec_registration_throttled_total',
+      help: 'ProSe Function: registration attempts refused by the DoS throttle before expensive work, by stage (connection: before the TLS handshake; request: before the policy) and cause (rate_limited, banned).',
       labelNames: ['stage', 'cause'],
       registers,
     }),

@@ -49,6 +49,8 @@ export type NodeToOrchestrator =
 /** Orchestrator -> node. */
 export type OrchestratorToNode =
   | { t: 'command'; name: 'start-traffic' | 'stop-traffic' }
+  /** ProSe discovery: revoke a permission at the ProSe Function ("discovery-revoke <announcer> <monitor>"). */
+  | { t: 'command'; name: `discovery-revoke ${string}` }
   | { t: 'status-request'; reqId: number }
   | { t: 'shutdown' };
 

@@ -55,6 +55,41 @@ export const ERROR_CAUSES = [
 ] as const;
 export type ErrorCause = (typeof ERROR_CAUSES)[number];
 
+const discoveryName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+/** Lower-case hex of at most `maxOctets` octets. */
+const hexOctets = (maxOctets: number) =>
+  z
+    .string()
+    .regex(/^([0-9a-f]{2})+$/)
+    .max(2 * maxOctets);
+/** What the ProSe Function allocates to a UE for discovery (docs/discovery.md). Contains keys: never log it. */
+export const DiscoveryAllocationSchema = z.strictObject({
+  epoch: z.number().int().min(0),
+  applicationId: discoveryName,
+  aluid: discoveryName,
+  option: z.enum(['nonce', 'time-slot']),
+  slotMs: z.number().int().min(10).max(3_600_000),
+  announce: z.strictObject({
+    restricted: z.strictObject({ code: hexOctets(64), key: hexOctets(32) }),
+    open: z.strictObject({ code: hexOctets(64) }),
+  }),
+  monitor: z.strictObject({
+    restricted: z
+      .array(z.strictObject({ aluid: discoveryName, code: hexOctets(64), key: hexOctets(32) }))
+      .max(4096),
+    open: z
+      .array(z.strictObject({ aluid: discoveryName, code: hexOctets(64), publicKeyPem: pem('PUBLIC KEY') }))
+      .max(4096),
+  }),
+});
+export type DiscoveryAllocation = z.infer<typeof DiscoveryAllocationSchema>;
+export const DISCOVERY_REGISTER_REJECT_CAUSES = [
+  'aluid_mismatch',
+  'unknown_application',
+  'not_registered',
+  'rate_limited',
+] as const;
+
 export const ENROLL_REJECT_CAUSES = [
   'bad_token',
   'bad_key',
@@ -122,6 +157,30 @@ export const PC3_BODY_SCHEMAS = {
     expiresAtMs: z.number().int().positive(),
   }),
   group_key_reject: z.strictObject({ cause: z.enum(['not_member', 'unknown_group']), detail }),
+  /** UE -> ProSe Function: discovery registration of an application user (docs/discovery.md). */
+  discovery_register_request: z.strictObject({
+    /** ALUID: application-level user ID; must be bound to the UE's subscription (TR 33.833 key issue #2.6). */
+    aluid: discoveryName,
+    /** ProSe Application ID. */
+    applicationId: discoveryName,
+    /** SPKI of the UE's open-discovery signing key (ECDSA P-256). */
+    publicKeyPem: pem('PUBLIC KEY'),
+  }),
+  discovery_register_accept: z.strictObject({ allocation: DiscoveryAllocationSchema }),
+  discovery_register_reject: z.strictObject({ cause: z.enum(DISCOVERY_REGISTER_REJECT_CAUSES), detail }),
+  /** ProSe Function -> UE (unsolicited, id 0): a new allocation (new registrations, revocation). */
+  discovery_allocation: z.strictObject({ allocation: DiscoveryAllocationSchema }),
+  /** UE -> ProSe Function: Model B match report, the PF checks the response MIC (solution #2.2, PF in the loop). */
+  discovery_match_report: z.strictObject({
+    code: hexOctets(64),
+    requestNonce: hexOctets(8),
+    response: hexOctets(700),
+  }),
+  discovery_match_ack: z.strictObject({
+    ok: z.boolean(),
+    aluid: discoveryName.optional(),
+    cause: z.enum(['malformed', 'unknown', 'bad_mic', 'bad_signature', 'stale', 'replay']).optional(),
+  }),
 } as const;
 
 export type Pc3Type = keyof typeof PC3_BODY_SCHEMAS;

@@ -59,6 +59,8 @@ export interface Pc3ServerOptions {
   handshakeTimeoutMs?: number;
   /** Close connections idle this long (default 0 = never). */
   idleTimeoutMs?: number;
+  /** Admission check on each new TCP connection, before the TLS handshake (e.g. a per-address rate limit). */
+  admitConnection?: (remoteAddress: string | undefined) => boolean;
 }
 
 /** Maps a TLS client error to a counted handshake failure reason. */
@@ -110,6 +112,10 @@ export class Pc3Server {
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));
     // Raw TCP sockets, including those still in the handshake, so close() can end them all.
     this.server.on('connection', (raw: Socket) => {
+      if (opts.admitConnection && !opts.admitConnection(raw.remoteAddress)) {
+        raw.destroy(); // refused before any handshake work
+        return;
+      }
       this.rawSockets.add(raw);
       raw.once('close', () => this.rawSockets.delete(raw));
     });

@@ -1,0 +1,334 @@
+// UE side of ProSe discovery (docs/discovery.md): registers its application user (ALUID) with the ProSe
+// Function over PC3, receives its allocation (own ProSe Application Codes and Key, the codes it may monitor) and
+// its updates (pushed on revocation), announces on the PC5 discovery group (restricted, rotating ID; open, signed)
+// and matches what it hears. The procedures are sans-I/O (procedures/discovery/); this file wires them.
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { fromHex } from '../../crypto-core/bytes.js';
+import { DISCOVERY_KINDS } from '../../procedures/discovery/messages.js';
+import {
+  ecdsaSigner,
+  ecdsaVerifier,
+  OpenAnnouncer,
+  OpenMonitor,
+} from '../../procedures/discovery/open-discovery.js';
+import { RestrictedAnnouncer, RestrictedMonitor } from '../../procedures/discovery/restricted-discovery.js';
+import { Pc3Client } from '../../transport/pc3/client.js';
+import type { DiscoveryAllocation, Pc3Message } from '../../transport/pc3/messages.js';
+import type { Pc5Group } from '../../transport/pc5/medium.js';
+import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
+import type { NodeCredentials } from '../runtime/enrollment.js';
+import {
+  loadOrCreateDeviceKey,
+  loadProtectedConfig,
+  ProtectedConfigError,
+  saveProtectedConfig,
+} from '../runtime/protected-config.js';
+import { pc3Sink } from '../runtime/sinks.js';
+import type { RoleContext } from './role.js';
+
+/** The `discovery` part of a UE's roleConfig (built by deploy/discovery-plan.ts). */
+export const ueDiscoveryConfigSchema = z
+  .object({
+    aluid: z.string(),
+    applicationId: z.string(),
+    /** Registers this ALUID instead of its own (an impostor: the ProSe Function must reject it, key issue #2.6). */
+    claimAluid: z.string().optional(),
+    announceEveryMs: z.number().int().positive(),
+    restricted: z.boolean(),
+    open: z.boolean(),
+  })
+  .strict();
+export type UeDiscoveryConfig = z.output<typeof ueDiscoveryConfigSchema>;
+
+export interface DiscoveredPeer {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface UeDiscoveryStatus {
+  aluid: string;
+  registered: boolean;
+  rejected?: string;
+  expectRejection: boolean;
+  epoch: number;
+  allocationsReceived: number;
+  watchedRestricted: number;
+  watchedOpen: number;
+  announcementsSent: number;
+  /** Per mode ('restricted', 'open'): ALUID -> matches (wall-clock ms of the first and last). */
+  discovered: Record<'restricted' | 'open', Record<string, DiscoveredPeer>>;
+  rejectedByCause: Record<string, number>;
+  hmacs: number;
+  verifications: number;
+  errors: number;
+  /** Configuration at rest (key issue #1.1): allocations stored sealed, and stored copies refused at load. */
+  configStored: number;
+  configRefused: number;
+}
+
+export interface UeDiscovery {
+  startTraffic(): void;
+  stopTraffic(): void;
+  status(): UeDiscoveryStatus;
+  stop(): Promise<void>;
+}
+
+export async function startUeDiscovery(
+  ctx: RoleContext,
+  medium: UdpPc5Medium,
+  creds: NodeCredentials,
+  group: Pc5Group,
+  cfg: UeDiscoveryConfig,
+): Promise<UeDiscovery> {
+  const { config, log, metrics } = ctx;
+  const now = () => Date.now(); // UTC: the time slots are UTC-based counters shared by every UE
+  const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicKeyPem = String(signing.publicKey.export({ type: 'spki', format: 'pem' }));
+  const signer = ecdsaSigner(signing.privateKey);
+  const st: UeDiscoveryStatus = {
+    aluid: cfg.aluid,
+    registered: false,
+    expectRejection: cfg.claimAluid !== undefined,
+    epoch: -1,
+    allocationsReceived: 0,
+    watchedRestricted: 0,
+    watchedOpen: 0,
+    announcementsSent: 0,
+    discovered: { restricted: {}, open: {} },
+    rejectedByCause: {},
+    hmacs: 0,
+    verifications: 0,
+    errors: 0,
+    configStored: 0,
+    configRefused: 0,
+  };
+  // Configuration protection at rest: sealed with a device key (AES-256-GCM), bound to this UE.
+  const stateDir = join(config.runDir, 'ue-state');
+  const storeFile = join(stateDir, `${config.id}.pcfg`);
+  const deviceKey = loadOrCreateDeviceKey(join(stateDir, `${config.id}.device-key`));
+  try {
+    loadProtectedConfig(storeFile, deviceKey, config.id); // a previous run of this UE left one
+    log.info('stored discovery configuration verified');
+  } catch (e) {
+    if (!(e instanceof ProtectedConfigError)) throw e;
+    if (e.code !== 'missing') {
+      st.configRefused++;
+      log.warn({ cause: e.code }, 'stored discovery configuration refused; registering afresh');
+    }
+  }
+  let errors = 0;
+  let restrictedAnn: RestrictedAnnouncer | undefined;
+  let openAnn: OpenAnnouncer | undefined;
+  let restrictedMon: RestrictedMonitor | undefined;
+  let openMon: OpenMonitor | undefined;
+  let option: 'nonce' | 'time-slot' = 'nonce';
+  let announcerKey = '';
+
+  const apply = (a: DiscoveryAllocation) => {
+    st.allocationsReceived++;
+    st.epoch = a.epoch;
+    option = a.option;
+    // Keep the announcer while its code and key are unchanged: option 2 allows one announcement per slot.
+    const ownKey = `${a.announce.restricted.code}:${a.announce.restricted.key}:${a.option}`;
+    if (ownKey !== announcerKey) {
+      restrictedAnn = new RestrictedAnnouncer(
+        { code: fromHex(a.announce.restricted.code), key: fromHex(a.announce.restricted.key) },
+        { option: a.option, slotMs: a.slotMs },
+      );
+      announcerKey = ownKey;
+    }
+    openAnn = new OpenAnnouncer(fromHex(a.announce.open.code), signer, { slotMs: a.slotMs });
+    const rm = new RestrictedMonitor({ slotMs: a.slotMs });
+    rm.setEntries(
+      a.monitor.restricted.map((e) => ({ owner: e.aluid, code: fromHex(e.code), key: fromHex(e.key) })),
+    );
+    if (restrictedMon) st.hmacs += restrictedMon.hmacs;
+    restrictedMon = rm;
+    const om = new OpenMonitor({ slotMs: a.slotMs });
+    om.setEntries(
+      a.monitor.open.map((e) => ({
+        owner: e.aluid,
+        code: fromHex(e.code),
+        verifier: ecdsaVerifier(e.publicKeyPem),
+      })),
+    );
+    if (openMon) st.verifications += openMon.verifications;
+    openMon = om;
+    saveProtectedConfig(storeFile, deviceKey, config.id, a);
+    st.configStored++;
+    st.watchedRestricted = a.monitor.restricted.length;
+    st.watchedOpen = a.monitor.open.length;
+    // Keys are never logged: only counts and the epoch.
+    log.info(
+      { epoch: a.epoch, restricted: st.watchedRestricted, open: st.watchedOpen },
+      'discovery allocation applied',
+    );
+  };
+
+  const pc3 = new Pc3Client({
+    host: config.proseFunction!.host,
+    port: config.proseFunction!.port,
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    caCertPem: creds.caCertPem,
+    expectedServer: { role: 'prose-function' },
+    metrics: pc3Sink(metrics),
+    onUnsolicited: (msg: Pc3Message) => {
+      if (msg.type === 'discovery_allocation') apply(msg.body.allocation);
+    },
+  });
+  const reply = await pc3.request('discovery_register_request', {
+    aluid: cfg.claimAluid ?? cfg.aluid,
+    applicationId: cfg.applicationId,
+    publicKeyPem,
+  });
+  if (reply.type === 'discovery_register_accept') {
+    st.registered = true;
+    apply(reply.body.allocation);
+    if (st.expectRejection) {
+      errors++;
+      log.error('the ProSe Function accepted an ALUID bound to another user');
+    }
+  } else if (reply.type === 'discovery_register_reject') {
+    st.rejected = reply.body.cause;
+    if (st.expectRejection) log.info({ cause: st.rejected }, 'discovery registration rejected, as expected');
+    else {
+      errors++;
+      log.error({ cause: st.rejected }, 'discovery registration rejected');
+    }
+    await pc3.close();
+  } else {
+    errors++;
+    log.error({ type: reply.type }, 'unexpected reply to discovery_register_request');
+  }
+
+  log.info(
+    {
+      group: group.address,
+      port: group.port,
+      l2Id: medium.l2Id,
+      aluid: cfg.aluid,
+      registered: st.registered,
+    },
+    'discovery started',
+  );
+  // Discovery latency: first announcement heard from a PC5 source -> first match of that source.
+  const firstHeard = new Map<number, number>();
+  const matched = new Set<number>();
+  let running = false;
+  const myL2 = medium.l2Id;
+  const record = (mode: 'restricted' | 'open', owner: string, src: number, label: string) => {
+    const t = now();
+    const d = st.discovered[mode][owner];
+    if (d) {
+      d.count++;
+      d.lastMs = t;
+    } else st.discovered[mode][owner] = { count: 1, firstMs: t, lastMs: t };
+    metrics.discoveryMatches.inc({ mode: label });
+    const key = src * 2 + (mode === 'open' ? 1 : 0);
+    if (!matched.has(key)) {
+      matched.add(key);
+      const h = firstHeard.get(key);
+      if (h !== undefined)
+        metrics.discoveryLatencySeconds.observe({ mode: label }, (performance.now() - h) / 1000);
+    }
+  };
+  const offFrame = medium.onFrame((frame, meta) => {
+    if (frame.type !== 'discovery_announce' || !meta.group || frame.srcL2Id === myL2) return;
+    if (meta.group.address !== group.address || meta.group.port !== group.port) return;
+    if (!running) return;
+    const p = frame.payload;
+    const isOpen = p.length > 1 && p[1] === DISCOVERY_KINDS.open;
+    const key = frame.srcL2Id * 2 + (isOpen ? 1 : 0);
+    if (!firstHeard.has(key) && firstHeard.size < 100_000) firstHeard.set(key, performance.now());
+    const t = now();
+    if (isOpen) {
+      if (!openMon) return;
+      const ev = openMon.receive(p, t);
+      if (ev.type === 'match') record('open', ev.owner, frame.srcL2Id, 'open');
+      else reject(ev.cause);
+    } else {
+      if (!restrictedMon) return;
+      const ev = restrictedMon.receive(p, t);
+      if (ev.type === 'match')
+        record(
+          'restricted',
+          ev.owner,
+          frame.srcL2Id,
+          ev.option === 'nonce' ? 'restricted_nonce' : 'restricted_slot',
+        );
+      else reject(ev.cause);
+    }
+  });
+  const reject = (cause: string) => {
+    st.rejectedByCause[cause] = (st.rejectedByCause[cause] ?? 0) + 1;
+    metrics.discoveryRejected.inc({ cause });
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const announce = () => {
+    const t = now();
+    if (cfg.restricted && restrictedAnn) {
+      const p = restrictedAnn.announce(t);
+      if (p) {
+        medium.sendToGroup(group, { type: 'discovery_announce', dstL2Id: 0xffffff, payload: p });
+        st.announcementsSent++;
+        metrics.discoveryAnnouncements.inc({
+          mode: option === 'nonce' ? 'restricted_nonce' : 'restricted_slot',
+        });
+      }
+    }
+    if (cfg.open && openAnn) {
+      medium.sendToGroup(group, {
+        type: 'discovery_announce',
+        dstL2Id: 0xffffff,
+        payload: openAnn.announce(t),
+      });
+      st.announcementsSent++;
+      metrics.discoveryAnnouncements.inc({ mode: 'open' });
+    }
+  };
+
+  return {
+    startTraffic() {
+      running = true;
+      if (!st.registered || timer) return;
+      const first = setTimeout(() => {
+        announce();
+        timer = setInterval(announce, cfg.announceEveryMs);
+      }, Math.random() * Math.min(cfg.announceEveryMs, 200));
+      timer = first;
+    },
+    stopTraffic() {
+      if (timer) {
+        clearTimeout(timer);
+        clearInterval(timer);
+      }
+      timer = undefined;
+      // Keep listening a little: announcements in flight still count.
+      setTimeout(() => {
+        running = false;
+      }, 300).unref();
+    },
+    status() {
+      return {
+        ...st,
+        hmacs: st.hmacs + (restrictedMon?.hmacs ?? 0),
+        verifications: st.verifications + (openMon?.verifications ?? 0),
+        errors,
+      };
+    },
+    async stop() {
+      if (timer) {
+        clearTimeout(timer);
+        clearInterval(timer);
+      }
+      offFrame();
+      await pc3.close();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// A passive observer of discovery announcements (TR 33.833 key issue #2.1/#2.2, privacy): it holds no key and
+// tries to link announcements over time by what it sees in the payload. With a static identifier every
+// announcement of a UE links to the previous one; with rotating identifiers (solution #2.1) nothing repeats.
+// The PC5 layer-2 source ID is not considered here (docs/discovery.md: it must rotate too; that is the PC5 layer).
+import { toHex } from '../../crypto-core/bytes.js';
+import { decodeDiscovery } from './messages.js';
+
+/** The identifier an observer can read from an announcement (the over-the-air ID or the open code). */
+export function observableId(payload: Uint8Array): string | undefined {
+  try {
+    const m = decodeDiscovery(payload);
+    if (m.kind === 'restricted_nonce' || m.kind === 'restricted_slot') return toHex(m.rotatingId);
+    if (m.kind === 'open') return toHex(m.code);
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records (true sender, payload) pairs; the truth is used only to score the observer. The observer links an
+ * announcement to an earlier one when their observable IDs are equal. Link rate = correctly linked announcements
+ * / announcements that had an earlier one from the same sender.
+ */
+export class LinkabilityObserver {
+  private readonly lastSenderById = new Map<string, string>();
+  private readonly sendersSeen = new Set<string>();
+  linkable = 0;
+  linked = 0;
+  wrongLinks = 0;
+
+  observe(trueSender: string, payload: Uint8Array): void {
+    const id = observableId(payload);
+    if (this.sendersSeen.has(trueSender)) this.linkable++;
+    this.sendersSeen.add(trueSender);
+    if (id === undefined) return;
+    const prev = this.lastSenderById.get(id);
+    if (prev !== undefined) {
+      if (prev === trueSender) this.linked++;
+      else this.wrongLinks++;
+    }
+    this.lastSenderById.set(id, trueSender);
+  }
+
+  get linkRate(): number {
+    return this.linkable === 0 ? 0 : this.linked / this.linkable;
+  }
+}
