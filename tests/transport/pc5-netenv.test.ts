@@ -1,7 +1,7 @@
 // netenv: detection, the fix message, and a multicast self-test inside a fresh network namespace.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import {
   explainFix,
   FRESH_NETNS_SETUP,
@@ -11,6 +11,24 @@ import {
   Pc5NetEnvError,
 } from '../../transport/pc5/netenv.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+
+/** Runs argv (a node script inside a fresh namespace) and parses the last stdout line as JSON;
+ * skips the test (returns undefined) when this machine cannot create a network namespace. */
+// biome-ignore lint/suspicious/noExplicitAny: the child's JSON report
+function runInNamespace(t: TestContext, argv: string[]): any {
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
+  if (
+    r.status !== 0 &&
+    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
+  ) {
+    t.skip(
+      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
+    );
+    return undefined;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
 
 test('inspectLoopbackMulticast reports a consistent status without changing anything', () => {
   const s = inspectLoopbackMulticast();
@@ -60,18 +78,8 @@ test('inside a fresh network namespace, netenv is ready and the multicast self-t
   const argv = freshNetnsArgv([process.execPath, '--input-type=module', '-e', script], {
     unprivileged: !isRoot,
   });
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
-  if (
-    r.status !== 0 &&
-    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
-  ) {
-    t.skip(
-      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
-    );
-    return;
-  }
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const out = runInNamespace(t, argv);
+  if (!out) return;
   assert.equal(out.s.ready, true, JSON.stringify(out.s));
   assert.equal(out.s.onlyLoopback, true);
   assert.deepEqual(out.s.interfaces, ['lo']);
@@ -106,18 +114,8 @@ test('in a namespace without the 239/8 route, the medium refuses group use and p
     '-e',
     script,
   ];
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
-  if (
-    r.status !== 0 &&
-    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
-  ) {
-    t.skip(
-      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
-    );
-    return;
-  }
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const out = runInNamespace(t, argv);
+  if (!out) return;
   assert.equal(out.refused.code, 'unsafe_multicast');
   for (const c of LOOPBACK_MULTICAST_COMMANDS) assert.ok(out.refused.message.includes(c), c);
   assert.deepEqual(out.changed, [
