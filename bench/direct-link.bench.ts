@@ -25,7 +25,7 @@ import { median, percentile } from './harness.js';
 
 const SEQ = Number(process.env.DL_BENCH_SEQ ?? 100);
 const SIMUL = Number(process.env.DL_BENCH_SIMUL ?? 100);
-const PACKETS = Number(process.env.DL_BENCH_PACKETS ?? 30_000);
+const PACKETS = Number(process.env.DL_BENCH_PACKETS ?? 100_000);
 const ROUNDS = Number(process.env.DL_BENCH_ROUNDS ?? 5);
 const PHASE_CAP_MS = 60_000;
 const PAYLOAD = 1200;

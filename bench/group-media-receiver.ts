@@ -13,6 +13,8 @@ interface Start {
   gskId: number;
   groupL2: number;
   count: number;
+  /** 0: ciphering only (TS 33.303 profile); 2: ciphering + 128-NIA2. */
+  integrityAlg: 0 | 2;
 }
 
 process.on('disconnect', () => process.exit(0));
@@ -21,7 +23,7 @@ process.on('message', async (m: Start | { cmd: 'exit' }) => {
   const rx = new UdpPc5Medium({ l2Id: 0xb00099 });
   await rx.start();
   await rx.joinGroup(m.group);
-  const receiver = new GroupMediaReceiver(m.groupL2);
+  const receiver = new GroupMediaReceiver(m.groupL2, { cipherAlg: 2, integrityAlg: m.integrityAlg });
   receiver.addCall(m.gskId, Uint8Array.from(m.gsk));
   let got = 0;
   let bytes = 0;

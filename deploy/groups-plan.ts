@@ -34,7 +34,7 @@ export function planGroupSecurity(
         u = { groups: [], calls: [], media: gs.media };
         ues.set(m, u);
       }
-      u.groups.push({ groupId: g.group, solution: g.solution });
+      u.groups.push({ groupId: g.group, solution: g.solution, mediaIntegrity: g.mediaIntegrity });
     }
   }
   for (const c of gs.calls) {

@@ -32,6 +32,11 @@ export const groupSecuritySchema = z
             gmkPeriod: duration.default(3_600_000),
             /** pc3 only: the algorithm the ProSe Function configures with the key. */
             algorithm: z.enum(['nea2-nia2', 'nea1-nia1', 'nea3-nia3']).default('nea2-nia2'),
+            /**
+             * Group media integrity: true (default) adds a 128-NIA2 MAC-I to every media PDU so tampering is detected;
+             * false is TS 33.303's one-to-many profile, ciphering only (docs/group.md, "Media protection").
+             */
+            mediaIntegrity: z.boolean().default(true),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z
               .array(z.object({ member: nodeId, after: duration }).strict())

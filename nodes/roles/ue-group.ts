@@ -18,7 +18,13 @@ import {
   receiveGmk,
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
-import { GroupMediaReceiver, GroupMediaSender } from '../../procedures/group/group-media.js';
+import {
+  DEFAULT_GROUP_MEDIA_ALGS,
+  type GroupMediaAlgorithms,
+  GroupMediaReceiver,
+  GroupMediaSender,
+  TS33303_GROUP_MEDIA_ALGS,
+} from '../../procedures/group/group-media.js';
 import { decodeGroupSignalling, encodeGroupSignalling } from '../../procedures/group/signalling.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import type { ProseConfig } from '../../transport/pc3/messages.js';
@@ -36,7 +42,15 @@ export const ueGroupConfigSchema = z
     kmsKeys: endpoint,
     groupManager: endpoint.optional(),
     groups: z
-      .array(z.object({ groupId: z.string(), solution: z.enum(['standard', 'pc3']) }).strict())
+      .array(
+        z
+          .object({
+            groupId: z.string(),
+            solution: z.enum(['standard', 'pc3']),
+            mediaIntegrity: z.boolean().default(true),
+          })
+          .strict(),
+      )
       .max(64),
     /** Calls this UE initiates, relative to the start of the traffic phase. */
     calls: z
@@ -153,6 +167,8 @@ export async function startUeGroupSecurity(
     group: Pc5Group;
     l2: number;
     rx: GroupMediaReceiver;
+    /** Media protection profile of the group (scenario `mediaIntegrity`). */
+    algs: GroupMediaAlgorithms;
     /** GSK-ID -> call set-up time (Date.now()), to tell calls set up after a removal. */
     callStart: Map<number, number>;
   }
@@ -161,12 +177,14 @@ export async function startUeGroupSecurity(
   for (const g of cfg.groups) {
     const pg = prose.groups.find((x) => x.groupId === g.groupId);
     if (!pg) continue; // not a member according to the ProSe configuration
+    const algs = g.mediaIntegrity ? DEFAULT_GROUP_MEDIA_ALGS : TS33303_GROUP_MEDIA_ALGS;
     const j: Joined = {
       id: g.groupId,
       solution: g.solution,
       group: { address: pg.multicastAddress, port: pg.port },
       l2: pg.l2GroupId,
-      rx: new GroupMediaReceiver(pg.l2GroupId),
+      rx: new GroupMediaReceiver(pg.l2GroupId, algs),
+      algs,
       callStart: new Map(),
     };
     joined.set(g.groupId, j);
@@ -373,7 +391,7 @@ export async function startUeGroupSecurity(
       payload: encodeGroupSignalling(sentNs, bytes),
     });
     st.callsInitiated++;
-    const tx = new GroupMediaSender(u.context.gsk, u.context.gskId, prose.l2Id, j.l2);
+    const tx = new GroupMediaSender(u.context.gsk, u.context.gskId, prose.l2Id, j.l2, j.algs);
     if (cfg.media.rate <= 0) return;
     const period = 1000 / cfg.media.rate;
     const end = Date.now() + c.durationMs;

@@ -21,10 +21,14 @@ const MEDIA_BEARER = 1;
 
 export interface GroupMediaAlgorithms {
   cipherAlg: NeaAlgorithm;
+  /** 0: ciphering only, TS 33.303's one-to-many profile (no PIK); 1-3: a 128-NIA MAC-I on every PDU as well. */
   integrityAlg: NiaAlgorithm;
 }
 
-/** Default: 128-NEA2 / 128-NIA2 (AES), ciphering and integrity on. */
+/** TS 33.303 one-to-many profile: 128-NEA2 ciphering only (tampering goes undetected: the CTR bits flip through). */
+export const TS33303_GROUP_MEDIA_ALGS: GroupMediaAlgorithms = { cipherAlg: 2, integrityAlg: 0 };
+
+/** prosec's default: 128-NEA2 / 128-NIA2 (AES), ciphering and integrity on, so tampered media is detected. */
 export const DEFAULT_GROUP_MEDIA_ALGS: GroupMediaAlgorithms = { cipherAlg: 2, integrityAlg: 2 };
 
 function l2Bytes(id: number): Uint8Array {
@@ -46,15 +50,15 @@ export function senderKeys(
     cipherAlg: algs.cipherAlg,
     pek: derivePek(ptk, algs.cipherAlg),
     integrityAlg: algs.integrityAlg,
-    pik: derivePik(ptk, algs.integrityAlg),
+    ...(algs.integrityAlg !== 0 ? { pik: derivePik(ptk, algs.integrityAlg) } : {}),
     bearer: MEDIA_BEARER,
     direction: 0,
   };
 }
 
-/** Group media is always ciphered and integrity protected (the integrity MAC is what detects tampering). */
-function policyOf(_algs: GroupMediaAlgorithms): ProtectionPolicy {
-  return { ciphering: true, integrity: true };
+/** Group media is always ciphered; integrity protected (what detects tampering) unless integrityAlg is 0. */
+function policyOf(algs: GroupMediaAlgorithms): ProtectionPolicy {
+  return { ciphering: true, integrity: algs.integrityAlg !== 0 };
 }
 
 /** Sender side: one per (call, sender). A new PTK-ID is taken when COUNT runs out. */

@@ -107,39 +107,40 @@ export class Pc5TxContext {
   }
 
   /**
-   * As protect, but returns `headroom` free octets followed by the PDU in one buffer (the caller fills the headroom,
-   * e.g. with an address), so the PDU is built without intermediate copies.
+   * As protect, but returns `headroom` octets followed by the PDU in one buffer (the caller MUST overwrite the
+   * headroom, e.g. with an address: it is not zeroed), so the PDU is built without intermediate copies.
    */
   protectWithHeadroom(payload: Uint8Array, headroom: number): Uint8Array {
     if (this.next > MAX_COUNT)
       throw new CryptoInputError('count_exhausted', 'COUNT would wrap: re-key first');
     const { keys, policy } = this;
     const macLen = policy.integrity ? MAC_I_BYTES : 0;
-    // Pad in front so the payload starts on a 4-octet boundary (word-wise keystream XOR).
-    const pad = (4 - ((headroom + PROTECTED_HEADER_BYTES) & 3)) & 3;
     const len = headroom + PROTECTED_HEADER_BYTES + payload.length + macLen;
-    const buf = new Uint8Array(pad + len);
-    const whole = buf.subarray(pad);
-    const out = whole.subarray(headroom);
+    // Not zero-filled (from Node's pool): every octet of the result is written below, except the headroom, which
+    // the caller must fill.
+    const pooled = Buffer.allocUnsafe(len);
+    const whole = new Uint8Array(pooled.buffer, pooled.byteOffset, len);
+    const h = headroom;
     const count = this.next++;
-    out[0] = this.header;
-    out[1] = count >>> 24;
-    out[2] = count >>> 16;
-    out[3] = count >>> 8;
-    out[4] = count;
-    if (!policy.ciphering) out.set(payload, PROTECTED_HEADER_BYTES);
-    else if (this.nea2) this.nea2.applyInto(count, payload, out, PROTECTED_HEADER_BYTES);
+    whole[h] = this.header;
+    whole[h + 1] = count >>> 24;
+    whole[h + 2] = count >>> 16;
+    whole[h + 3] = count >>> 8;
+    whole[h + 4] = count;
+    const at = h + PROTECTED_HEADER_BYTES;
+    if (!policy.ciphering) whole.set(payload, at);
+    else if (this.nea2) this.nea2.applyInto(count, payload, whole, at);
     else {
-      out.set(
+      whole.set(
         nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, payload, payload.length * 8),
-        PROTECTED_HEADER_BYTES,
+        at,
       );
     }
     if (policy.integrity) {
-      const covered = out.subarray(0, PROTECTED_HEADER_BYTES + payload.length);
-      out.set(
+      const covered = whole.subarray(h, at + payload.length);
+      whole.set(
         nia(keys.integrityAlg, keys.pik!, count, keys.bearer, keys.direction, covered, covered.length * 8),
-        covered.length,
+        at + payload.length,
       );
     }
     return whole;
@@ -216,7 +217,7 @@ export class Pc5RxContext {
     if ((h & 0x0f) !== keys.ksi) return { ok: false, reason: 'wrong_ksi' };
     // A PDU must carry exactly the protections this context requires: no stripping (bidding down), no surprises.
     if (h !== this.header) return { ok: false, reason: 'policy' };
-    const count = new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength).getUint32(1);
+    const count = ((pdu[1]! << 24) | (pdu[2]! << 16) | (pdu[3]! << 8) | pdu[4]!) >>> 0;
     const end = pdu.length - macLen;
     if (policy.integrity) {
       const covered = pdu.subarray(0, end);
@@ -253,29 +254,25 @@ export class Pc5RxContext {
     return { ok: true, payload, count };
   }
 
-  private bit(count: number): [number, number] {
-    const i = count % this.windowSize;
-    return [i >>> 5, 1 << (i & 31)];
-  }
-
   private checkReplay(count: number): 'replay' | 'too_old' | undefined {
     if (count > this.highest) return undefined;
     if (this.highest - count >= this.windowSize) return 'too_old';
-    const [w, m] = this.bit(count);
-    return this.window[w]! & m ? 'replay' : undefined;
+    const i = count % this.windowSize;
+    return this.window[i >>> 5]! & (1 << (i & 31)) ? 'replay' : undefined;
   }
 
   private markSeen(count: number): void {
+    const size = this.windowSize;
     if (count > this.highest) {
       // Clear the slots the window slides over.
-      const steps = Math.min(count - this.highest, this.windowSize);
+      const steps = Math.min(count - this.highest, size);
       for (let c = count - steps + 1; c <= count; c++) {
-        const [w, m] = this.bit(c);
-        this.window[w]! &= ~m;
+        const i = c % size;
+        this.window[i >>> 5]! &= ~(1 << (i & 31));
       }
       this.highest = count;
     }
-    const [w, m] = this.bit(count);
-    this.window[w]! |= m;
+    const i = count % size;
+    this.window[i >>> 5]! |= 1 << (i & 31);
   }
 }

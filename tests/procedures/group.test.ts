@@ -17,7 +17,11 @@ import {
   receiveGmk,
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
-import { GroupMediaReceiver, GroupMediaSender } from '../../procedures/group/group-media.js';
+import {
+  GroupMediaReceiver,
+  GroupMediaSender,
+  TS33303_GROUP_MEDIA_ALGS,
+} from '../../procedures/group/group-media.js';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const GROUP = 'g1';
@@ -258,4 +262,33 @@ test('group media: per-sender keys, tampered and replayed PDUs rejected, non-mem
     ok: false,
     reason: 'unknown_key',
   });
+});
+
+test('group media, TS 33.303 one-to-many profile (ciphering only): replay and non-members still fail, tampering flips plaintext bits undetected', () => {
+  const gsk = new Uint8Array(32).fill(3);
+  const A_L2 = 0x000101;
+  const tx = new GroupMediaSender(gsk, 9, A_L2, GROUP_L2, TS33303_GROUP_MEDIA_ALGS);
+  const rx = new GroupMediaReceiver(GROUP_L2, TS33303_GROUP_MEDIA_ALGS);
+  rx.addCall(9, gsk);
+  const payload = new Uint8Array(64).fill(7);
+  const p = tx.protect(payload);
+  // 7-octet media header + 5-octet protection header + payload, no MAC-I.
+  assert.equal(p.length, 7 + 5 + 64);
+  const r = rx.unprotect(A_L2, p.slice());
+  assert.ok(r.ok);
+  assert.deepEqual(r.payload, payload);
+  assert.deepEqual(rx.unprotect(A_L2, p), { ok: false, reason: 'replay', gskId: 9 });
+  const t = tx.protect(payload);
+  t[20]! ^= 1;
+  const rt = rx.unprotect(A_L2, t);
+  assert.ok(rt.ok, 'without integrity the tampered PDU is accepted');
+  assert.equal(rt.payload[20 - 12], 7 ^ 1, 'the flipped ciphertext bit flips the same plaintext bit');
+  // A receiver expecting integrity rejects the ciphering-only PDU (no stripping of the MAC-I).
+  const strict = new GroupMediaReceiver(GROUP_L2);
+  strict.addCall(9, gsk);
+  assert.equal((strict.unprotect(A_L2, tx.protect(payload)) as { reason: string }).reason, 'policy');
+  assert.equal(
+    new GroupMediaReceiver(GROUP_L2, TS33303_GROUP_MEDIA_ALGS).unprotect(A_L2, tx.protect(payload)).ok,
+    false,
+  );
 });
