@@ -69,6 +69,8 @@ export interface DirectLinkSummary {
   integrityFailures: number;
   replaysDropped: number;
   rejected: Record<string, number>;
+  /** Scenario directLinks.revoke: pairs with a revoked UE, how many of their links came up (must be 0). */
+  revoked?: { ues: string[]; pairs: number; linksUp: number; refusedCertRevoked: number };
 }
 
 function pct(xs: number[], p: number): number {
@@ -89,9 +91,14 @@ export function summariseDirectLinks(
   pairs: number,
 ): DirectLinkSummary | undefined {
   if (!s.directLinks) return undefined;
-  const dls = statuses
-    .map((st) => (st.details as { directLink?: DirectLinkStatus }).directLink)
-    .filter((d): d is DirectLinkStatus => d !== undefined);
+  const withIds = statuses
+    .map((st) => ({ id: st.id, d: (st.details as { directLink?: DirectLinkStatus }).directLink }))
+    .filter((x): x is { id: string; d: DirectLinkStatus } => x.d !== undefined);
+  const dls = withIds.map((x) => x.d);
+  const revokedSet = new Set(s.directLinks.revoke);
+  const revokedInitiators = withIds.filter(
+    (x) => x.d.role === 'initiator' && (revokedSet.has(x.id) || revokedSet.has(x.d.peer)),
+  );
   const sum = (f: (d: DirectLinkStatus) => number) => dls.reduce((a, d) => a + f(d), 0);
   const setup: Record<string, number[]> = {};
   for (const d of dls) setup[d.method] = [...(setup[d.method] ?? []), ...d.setupMs];
@@ -116,6 +123,16 @@ export function summariseDirectLinks(
     integrityFailures: sum((d) => d.integrityFailures),
     replaysDropped: sum((d) => d.replaysDropped),
     rejected,
+    ...(revokedSet.size > 0
+      ? {
+          revoked: {
+            ues: [...revokedSet],
+            pairs: revokedInitiators.length,
+            linksUp: revokedInitiators.reduce((a, x) => a + x.d.linksUp, 0),
+            refusedCertRevoked: rejected.cert_revoked ?? 0,
+          },
+        }
+      : {}),
   };
 }
 
@@ -123,7 +140,11 @@ export function summariseDirectLinks(
 export function directLinkProblems(d: DirectLinkSummary | undefined): string[] {
   if (!d) return [];
   const p: string[] = [];
-  if (d.linksUp < d.pairs) p.push(`direct links: only ${d.linksUp} of ${d.pairs} links came up`);
+  const revokedPairs = d.revoked?.pairs ?? 0;
+  const revokedUp = d.revoked?.linksUp ?? 0;
+  if (d.linksUp - revokedUp < d.pairs - revokedPairs)
+    p.push(`direct links: only ${d.linksUp - revokedUp} of ${d.pairs - revokedPairs} links came up`);
+  if (revokedUp > 0) p.push(`direct links: ${revokedUp} links with a revoked certificate came up`);
   if (d.packetsLost > 0) p.push(`direct links: ${d.packetsLost} user packets lost`);
   if (d.integrityFailures > 0) p.push(`direct links: ${d.integrityFailures} integrity failures`);
   return p;
@@ -143,6 +164,11 @@ export function formatDirectLinks(d: DirectLinkSummary | undefined): string[] {
     `  user bytes ${d.userBytes} (${(d.userThroughputBytesPerSecond / 1e6).toFixed(3)} MB/s)` +
       `  integrity failures ${d.integrityFailures}  replays dropped ${d.replaysDropped}`,
   );
+  if (d.revoked) {
+    lines.push(
+      `  revoked certificates: ${d.revoked.ues.join(',')}: ${d.revoked.pairs} pairs, ${d.revoked.linksUp} of their links up (expected 0), refused with cert_revoked ${d.revoked.refusedCertRevoked} times`,
+    );
+  }
   const rej = Object.entries(d.rejected).filter(([, v]) => v > 0);
   if (rej.length) lines.push(`  dropped by cause: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return lines;

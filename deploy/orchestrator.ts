@@ -238,7 +238,11 @@ export class Run {
       }
 
       this.phase = 'start-up of the KMS';
-      const kms = this.spawn({ role: 'kms', id: 'kms' });
+      const kms = this.spawn({
+        role: 'kms',
+        id: 'kms',
+        roleConfig: { revoke: s.directLinks?.revoke ?? [] },
+      });
       await kms.waitReady(s.readyTimeout);
       this.checkAbort();
       const kmsEndpoint = {

@@ -90,6 +90,11 @@ const directLinksSchema = z
     payloadBytes: z.number().int().min(16).max(1400).default(1200),
     /** Direct re-keying period (the initiator re-keys while data flows); none when absent. */
     rekeyEvery: duration.optional(),
+    /**
+     * UEs whose certificates the KMS revokes (on the CRL from their enrollment on): their links must be refused
+     * with cause cert_revoked (certificate KD only).
+     */
+    revoke: z.array(nodeId).max(100).default([]),
   })
   .strict();
 
@@ -169,6 +174,22 @@ export const scenarioSchema = z
         }
       });
     });
+    s.directLinks?.revoke.forEach((id, i) => {
+      const n = /^ue-(\d+)$/.exec(id);
+      if (!n || Number(n[1]) < 1 || Number(n[1]) > s.roles.ue)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['directLinks', 'revoke', i],
+          message: `no UE named ${id} in this scenario`,
+        });
+    });
+    if (s.directLinks && s.directLinks.revoke.length > 0 && s.directLinks.kdMethod !== 'certificate') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['directLinks', 'revoke'],
+        message: 'revocation applies to certificates: it needs kdMethod certificate',
+      });
+    }
     if (s.directLinks && typeof s.directLinks.pairs === 'number' && s.directLinks.pairs * 2 > s.roles.ue) {
       ctx.addIssue({
         code: 'custom',

@@ -14,6 +14,8 @@ import type { RoleContext } from './role.js';
 export interface KmsKeyService {
   port: number;
   issued(): number;
+  /** Replaces the revoked serials; CRL requests answered from now on carry the new CRL. */
+  setRevoked(serials: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -22,8 +24,10 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
   // Generated on the first bundle request (about 1-5 s of CPU): runs without IDENTITY KD never pay for it.
   let master: ReturnType<typeof generateKmsMasterKeys> | undefined;
   const own = await createNodeCredentials(ca, { nodeId: config.id, role: 'kms' });
-  // The testbed revokes nobody by default; the CRL is still signed, served and checked by every UE.
-  const crlPem = await createCrl(ca, []);
+  // The testbed revokes nobody by default (scenario directLinks.revoke adds some); the CRL is still signed, served
+  // and checked by every UE. A new CRL is signed whenever the revoked set changes; requests wait for the newest.
+  let crl = createCrl(ca, []);
+  await crl;
   let issued = 0;
   const server = new Pc3Server({
     host: config.host,
@@ -35,7 +39,8 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
     acceptTypes: ['kms_bundle_request', 'crl_request'],
     metrics: pc3Sink(metrics),
     logger: log,
-    handler: (msg, peer) => {
+    handler: async (msg, peer) => {
+      const crlPem = await crl;
       if (msg.type === 'crl_request') return { type: 'crl_response', body: { crlPem } };
       const t0 = performance.now();
       master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
@@ -56,5 +61,12 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
   });
   const { port } = await server.listen();
   log.info({ port }, 'KMS key service listening (MIKEY-SAKKE bundles, CRL)');
-  return { port, issued: () => issued, close: () => server.close() };
+  return {
+    port,
+    issued: () => issued,
+    setRevoked: (serials) => {
+      crl = createCrl(ca, [...serials]);
+    },
+    close: () => server.close(),
+  };
 }

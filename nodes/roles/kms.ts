@@ -1,10 +1,11 @@
 // KMS role: the testbed's certificate authority (for now). Creates the run's CA and enrolls every node over TLS.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { startEnrollmentServer } from '../../transport/pc3/enrollment.js';
 import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { pc3Sink } from '../runtime/sinks.js';
-import { startKmsKeyService } from './kms-keys.js';
+import { type KmsKeyService, startKmsKeyService } from './kms-keys.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 export async function start(ctx: RoleContext): Promise<RoleInstance> {
@@ -17,6 +18,12 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const caCertFile = join(config.runDir, 'ca.pem');
   writeFileSync(caCertFile, ca.certPem);
   const enrolled = new Map<string, number>();
+  // Scenario directLinks.revoke: these nodes' certificates go on the CRL as soon as they are issued.
+  const revoke = new Set(
+    z.object({ revoke: z.array(z.string()).default([]) }).parse(config.roleConfig ?? {}).revoke,
+  );
+  const revokedSerials: string[] = [];
+  let keys: KmsKeyService | undefined;
   const server = await startEnrollmentServer({
     ca,
     secret,
@@ -24,18 +31,29 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     port: 0,
     metrics: pc3Sink(ctx.metrics),
     logger: log,
-    onEnrolled: ({ role }) => enrolled.set(role, (enrolled.get(role) ?? 0) + 1),
+    onEnrolled: ({ role, nodeId, serialNumber }) => {
+      enrolled.set(role, (enrolled.get(role) ?? 0) + 1);
+      if (revoke.has(nodeId)) {
+        revokedSerials.push(serialNumber);
+        keys?.setRevoked(revokedSerials);
+        log.info({ nodeId }, 'certificate revoked (scenario directLinks.revoke)');
+      }
+    },
   });
   log.info({ caCertFile, port: server.port }, 'testbed CA created; enrollment open');
-  const keys = await startKmsKeyService(ctx, ca);
+  keys = await startKmsKeyService(ctx, ca);
   return {
     endpoints: { enrollment: server.port, keys: keys.port },
     status: () => ({
       errors: 0,
-      details: { enrolledByRole: Object.fromEntries(enrolled), bundlesIssued: keys.issued() },
+      details: {
+        enrolledByRole: Object.fromEntries(enrolled),
+        bundlesIssued: keys!.issued(),
+        revokedCertificates: revokedSerials.length,
+      },
     }),
     stop: async () => {
-      await keys.close();
+      await keys!.close();
       await server.close();
     },
   };

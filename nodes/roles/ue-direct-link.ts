@@ -49,6 +49,8 @@ export type DirectLinkConfig = z.output<typeof directLinkConfigSchema>;
 
 export interface DirectLinkStatus {
   role: 'initiator' | 'responder';
+  /** The other UE of the pair (node id). */
+  peer: string;
   method: string;
   state: string;
   linksUp: number;
@@ -86,15 +88,22 @@ export async function startUeDirectLinks(
 ): Promise<UeDirectLinks> {
   const { config, log, metrics } = ctx;
   const cfg = directLinkConfigSchema.parse(raw);
-  const kms = new Pc3Client({
-    host: cfg.kmsKeys.host,
-    port: cfg.kmsKeys.port,
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    caCertPem: creds.caCertPem,
-    expectedServer: { role: 'kms' },
-    metrics: pc3Sink(metrics),
-  });
+  const kmsClient = () =>
+    new Pc3Client({
+      host: cfg.kmsKeys.host,
+      port: cfg.kmsKeys.port,
+      certPem: creds.certPem,
+      keyPem: creds.keyPem,
+      caCertPem: creds.caCertPem,
+      expectedServer: { role: 'kms' },
+      metrics: pc3Sink(metrics),
+    });
+  const fetchCrl = async (client: Pc3Client): Promise<string> => {
+    const reply = await client.request('crl_request', {});
+    if (reply.type !== 'crl_response') throw new Error(`KMS key service answered ${reply.type}`);
+    return reply.body.crlPem;
+  };
+  const kms = kmsClient();
   // IDENTITY KD needs the UE's MIKEY-SAKKE bundle (validated on receipt); every method gets the CRL.
   let bundle: UeKeyBundle | undefined;
   let crlPem: string;
@@ -108,21 +117,22 @@ export async function startUeDirectLinks(
       // Build the fixed-base tables now, not during the first link set-up.
       sakkePrecompute(bundle.Z_S, bundle.RSK);
       eccsiPrecompute(bundle.KPAK);
-    } else {
-      const reply = await kms.request('crl_request', {});
-      if (reply.type !== 'crl_response') throw new Error(`KMS key service answered ${reply.type}`);
-      crlPem = reply.body.crlPem;
-    }
+    } else crlPem = await fetchCrl(kms);
   } finally {
     await kms.close();
   }
-  const trust = await loadCertificateTrust(creds.caCertPem, crlPem);
+  // Mutable: the CRL is fetched again when traffic starts (every certificate of the run is issued by then).
+  const certCreds = {
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    trust: await loadCertificateTrust(creds.caCertPem, crlPem),
+  };
   const ep = new DirectLinkEndpoint({
     selfId: config.id,
     now: () => performance.now(),
     policy: cfg.policy,
     methods: {
-      certificate: new CertificateKdMethod({ certPem: creds.certPem, keyPem: creds.keyPem, trust }),
+      certificate: new CertificateKdMethod(certCreds),
       ...(bundle ? { identity: new IdentityKdMethod(config.id, bundle) } : {}),
     },
   });
@@ -204,11 +214,19 @@ export async function startUeDirectLinks(
     }
   };
 
+  // While the CRL is being refreshed, signalling from the peer waits (bounded) so no link is set up on an old CRL.
+  let crlRefreshing = false;
+  const held: Uint8Array[] = [];
   const offFrame = medium.onFrame((frame, meta) => {
     if (frame.type !== 'unicast_signalling' && frame.type !== 'unicast_data') return;
     const from = `${meta.from.host}:${meta.from.port}`;
     if (from !== peerKey) {
       metrics.directLinkRejected.inc({ cause: 'unknown_peer' });
+      return;
+    }
+    if (crlRefreshing && frame.type === 'unicast_signalling') {
+      if (held.length < 16) held.push(frame.payload.slice());
+      peerL2Id = frame.srcL2Id;
       return;
     }
     peerL2Id = frame.srcL2Id;
@@ -276,7 +294,19 @@ export async function startUeDirectLinks(
     startTraffic() {
       if (trafficOn) return;
       trafficOn = true;
-      if (cfg.role === 'initiator') connect();
+      crlRefreshing = true;
+      const client = kmsClient();
+      void fetchCrl(client)
+        .then(async (pem) => {
+          certCreds.trust = await loadCertificateTrust(creds.caCertPem, pem);
+        })
+        .catch((e) => log.warn({ err: (e as Error).message }, 'CRL refresh failed: keeping the previous CRL'))
+        .finally(() => {
+          void client.close();
+          crlRefreshing = false;
+          for (const b of held.splice(0)) guarded(() => ep.receiveSignalling(peerKey, b));
+          if (trafficOn && cfg.role === 'initiator') connect();
+        });
       const t0 = performance.now();
       let due = 0;
       if (cfg.rate > 0) {
@@ -325,6 +355,7 @@ export async function startUeDirectLinks(
       const c = ep.counters;
       return {
         role: cfg.role,
+        peer: cfg.peerId,
         method: cfg.kdMethod,
         state: linkId === undefined ? 'D2D-Null' : ep.state(linkId),
         ...st,

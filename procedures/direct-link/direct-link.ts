@@ -49,6 +49,7 @@ export type DirectLinkCause =
   | 'count_exhausted'
   | 'timeout'
   | 'rejected_by_peer'
+  | 'rate_limited'
   | KdError['reason']
   | UnprotectFailure;
 
@@ -69,7 +70,15 @@ export type DirectLinkOutput =
     }
   | { kind: 'data'; linkId: number; payload: Uint8Array }
   | { kind: 'rejected'; cause: DirectLinkCause; plane: Plane; linkId?: number }
-  | { kind: 'failed'; linkId: number; cause: DirectLinkCause; method: KdMethodName; rekey: boolean }
+  | {
+      kind: 'failed';
+      linkId: number;
+      cause: DirectLinkCause;
+      method: KdMethodName;
+      rekey: boolean;
+      /** With cause rejected_by_peer: the cause the peer's Direct Security Mode Reject gave, when known. */
+      peerCause?: DirectLinkCause;
+    }
   | { kind: 'released'; linkId: number };
 
 /** Counters the node turns into metrics (docs/metrics.md). */
@@ -103,6 +112,12 @@ export interface DirectLinkOptions {
   random?: (n: number) => Uint8Array;
   /** Wall clock (ms since the epoch) for certificate validity and I_MESSAGE timestamps (default Date.now). */
   wallClock?: () => number;
+  /**
+   * IDENTITY KD requests (SAKKE decapsulation + ECCSI verification, tens of ms of CPU each) accepted per second:
+   * per peer address and in total; beyond, the request is answered with a reject (cause rate_limited) before any
+   * expensive work. Defaults: 5/s per peer (burst 5), 50/s in total (burst 50).
+   */
+  identityKdRate?: { perPeer: number; total: number };
 }
 
 interface KeySet {
@@ -207,6 +222,8 @@ export function emptyCounters(): DirectLinkCounters {
 export class DirectLinkEndpoint {
   readonly counters = emptyCounters();
   private readonly links = new Map<number, Link>();
+  private readonly identityPeers = new Map<string, TokenBucket>();
+  private readonly identityTotal: TokenBucket;
   private readonly relayKds = new Map<number, Uint8Array>();
   private readonly opts: Required<Omit<DirectLinkOptions, 'methods'>> & {
     methods: DirectLinkOptions['methods'];
@@ -221,8 +238,10 @@ export class DirectLinkEndpoint {
       timeoutMs: 5000,
       random: (n) => new Uint8Array(randomBytes(n)),
       wallClock: Date.now,
+      identityKdRate: { perPeer: 5, total: 50 },
       ...options,
     };
+    this.identityTotal = new TokenBucket(this.opts.identityKdRate.total);
     if ((this.opts.supportedAlgs.nia & 0b1110) === 0)
       throw new RangeError('a UE must support a non-NULL 128-NIA');
   }
@@ -399,6 +418,17 @@ export class DirectLinkEndpoint {
 
   // ------------------------------------------------------------------------------------------------------
 
+  /** IDENTITY KD admission: a token from the peer's bucket and from the total one (buckets of idle peers expire). */
+  private identityAllowed(peer: string, now: number): boolean {
+    if (this.identityPeers.size > 4096) this.identityPeers.clear();
+    let b = this.identityPeers.get(peer);
+    if (!b) {
+      b = new TokenBucket(this.opts.identityKdRate.perPeer);
+      this.identityPeers.set(peer, b);
+    }
+    return b.take(now) && this.identityTotal.take(now);
+  }
+
   private allocateCid(): number {
     for (;;) {
       const b = this.opts.random(2);
@@ -559,15 +589,25 @@ export class DirectLinkEndpoint {
       const msg = decodeMessage(pdu.body);
       if (msg.type === DL_MSG.DIRECT_COMMUNICATION_REQUEST) return this.onRequest(peer, pdu.dstCid, msg);
       if (msg.type === DL_MSG.DIRECT_SECURITY_MODE_REJECT) {
+        // From UE_2 (refused our request) or from UE_1 (refused our DSMC). Unprotected, as in TS 33.303: it can
+        // only end a set-up in progress, never an established key set.
         const link = this.links.get(pdu.dstCid);
-        if (!link || link.peer !== peer || link.pending?.role !== 'initiator')
+        if (!link || link.peer !== peer || !link.pending)
           return [this.reject('unexpected_message', 'signalling')];
         const p = link.pending;
         link.pending = undefined;
         this.count('rejected_by_peer');
         if (!link.active && link.state === 'D2D-Null') this.links.delete(link.id);
+        const peerCause = msg.cause !== undefined ? REJECT_CAUSE_BY_CODE.get(msg.cause) : undefined;
         return [
-          { kind: 'failed', linkId: link.id, cause: 'rejected_by_peer', method: p.method, rekey: p.rekey },
+          {
+            kind: 'failed',
+            linkId: link.id,
+            cause: 'rejected_by_peer',
+            method: p.method,
+            rekey: p.rekey,
+            ...(peerCause ? { peerCause } : {}),
+          },
         ];
       }
       // Every other message must be protected.
@@ -676,7 +716,16 @@ export class DirectLinkEndpoint {
     } else {
       const m = this.opts.methods[kdMethod];
       if (!m || !msg.keyData) return reject('method_unavailable', msg.srcCid);
-      const r = m.respond(msg.keyData, kdCtx, nonce2, this.opts.selfId);
+      if (kdMethod === 'identity' && !this.identityAllowed(peer, now))
+        return reject('rate_limited', msg.srcCid);
+      let r: ReturnType<KdMethod['respond']>;
+      try {
+        r = m.respond(msg.keyData, kdCtx, nonce2, this.opts.selfId);
+      } catch (e) {
+        // KD establishment failed (bad or revoked certificate, bad signature, ...): tell UE_1 why.
+        if (e instanceof KdError) return reject(e.reason, msg.srcCid);
+        throw e;
+      }
       if (link?.peerId !== undefined && r.peerId !== link.peerId)
         return [this.reject('cert_identity', 'signalling', link.id)];
       kd = r.kd;
@@ -762,7 +811,30 @@ export class DirectLinkEndpoint {
     let kd: Uint8Array;
     let peerId = link.peerId ?? '';
     if (p.kdRun) {
-      const r = p.kdRun.complete(msg.keyData, msg.nonce2!);
+      let r: ReturnType<KdInitiatorRun['complete']>;
+      try {
+        r = p.kdRun.complete(msg.keyData, msg.nonce2!);
+      } catch (e) {
+        if (!(e instanceof KdError)) throw e;
+        // UE_2's key establishment data does not check (e.g. its certificate is revoked): end the set-up on both sides.
+        link.pending = undefined;
+        if (!link.active && link.state === 'D2D-Null') this.links.delete(link.id);
+        const rej = encodeMessage({
+          type: DL_MSG.DIRECT_SECURITY_MODE_REJECT,
+          srcCid: link.id,
+          cause: REJECT_CAUSE_CODES[e.reason] ?? 0xff,
+        });
+        return [
+          this.reject(e.reason, 'signalling', link.id),
+          { kind: 'failed', linkId: link.id, cause: e.reason, method: p.method, rekey: p.rekey },
+          {
+            kind: 'send',
+            peer: link.peer,
+            plane: 'signalling',
+            bytes: encodePdu({ protected: false, dstCid: msg.srcCid, body: rej }),
+          },
+        ];
+      }
       kd = r.kd;
       peerId = r.peerId;
     } else {
@@ -840,10 +912,37 @@ export class DirectLinkEndpoint {
   }
 }
 
-/** Cause octets of a Direct Security Mode Reject. */
+/** Cause octets of a Direct Security Mode Reject (prosec's own values, docs/frames.md; 0xFF: other). */
 export const REJECT_CAUSE_CODES: Partial<Record<DirectLinkCause, number>> = {
   no_common_algorithm: 1,
   policy_not_acceptable: 2,
   unknown_kd: 3,
   method_unavailable: 4,
+  cert_invalid: 5,
+  cert_revoked: 6,
+  cert_identity: 7,
+  signature: 8,
+  key_data: 9,
+  identity_kd: 10,
+  rate_limited: 11,
 };
+const REJECT_CAUSE_BY_CODE = new Map(
+  Object.entries(REJECT_CAUSE_CODES).map(([k, v]) => [v, k as DirectLinkCause]),
+);
+
+/** Token bucket over the endpoint's clock (ms): `rate` tokens per second, burst `rate`. */
+class TokenBucket {
+  private tokens: number;
+  private at = Number.NEGATIVE_INFINITY;
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+  take(now: number): boolean {
+    if (this.at !== Number.NEGATIVE_INFINITY)
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -12,14 +12,15 @@ import { encodePc5Frame } from '../../transport/pc5/frame.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
 
-test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows through mid-stream re-keyings without loss, links released; strangers counted and dropped', async () => {
+test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows through mid-stream re-keyings without loss, links released; strangers counted and dropped; the pair with a revoked certificate refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-dl-'));
   const runsDir = join(dir, 'runs');
   const shipped = readFileSync(join(REPO_ROOT, 'scenarios', 'direct-link.yaml'), 'utf8');
   const body = `${shipped
     .replace('duration: 10s', 'duration: 4s')
     .replace('ue: 8', 'ue: 4')
-    .replace('rekeyEvery: 2s', 'rekeyEvery: 700ms')}metrics: { processMetrics: false }\n`;
+    .replace('rekeyEvery: 2s', 'rekeyEvery: 700ms')
+    .replace('revoke: [ue-8]', 'revoke: [ue-4]')}metrics: { processMetrics: false }\n`;
   assert.notEqual(body, shipped);
   const file = join(dir, 'direct-link.yaml');
   writeFileSync(file, body);
@@ -75,8 +76,17 @@ test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows thr
     assert.equal(s.ok, true, s.problems.join('; '));
     const d = s.directLinks!;
     assert.equal(d.pairs, 2);
-    assert.equal(d.linksUp, 2);
-    assert.equal(d.setupMs.certificate!.n, 2);
+    // (ue-1, ue-2) up; (ue-3, ue-4) refused: ue-4's certificate is on the KMS's CRL.
+    assert.equal(d.linksUp, 1);
+    assert.deepEqual(d.revoked, {
+      ues: ['ue-4'],
+      pairs: 1,
+      linksUp: 0,
+      refusedCertRevoked: d.rejected.cert_revoked,
+    });
+    assert.ok((d.rejected.cert_revoked ?? 0) >= 1, JSON.stringify(d.rejected));
+    assert.ok((d.rejected.rejected_by_peer ?? 0) >= 1, 'the other side was told why');
+    assert.equal(d.setupMs.certificate!.n, 1);
     assert.ok(d.setupMs.certificate!.p50 > 0);
     assert.ok(d.rekeys >= 4, `re-keys: ${d.rekeys}`);
     assert.ok(d.packetsSent > 1000, `packets sent: ${d.packetsSent}`);
@@ -85,7 +95,7 @@ test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows thr
     assert.equal(d.userBytes, d.packetsReceived * 1200);
     assert.ok(d.userThroughputBytesPerSecond > 0);
     assert.equal(d.integrityFailures, 0);
-    assert.equal(d.released, 4, 'both ends of both links released');
+    assert.equal(d.released, 2, 'both ends of the link released');
     for (const n of s.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
   } finally {
     // On failure: stop what this test started, by PID (the orchestrator, then any node left).

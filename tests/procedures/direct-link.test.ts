@@ -226,24 +226,61 @@ test('wrong DKSI: a re-keying DSMC naming the key set in use, or a PDU naming an
   assert.equal((A.receiveData('john', bytes)[0] as { cause: string }).cause, 'wrong_dksi');
 });
 
-test('a revoked certificate is rejected (cert_revoked) as initiator and as responder', async () => {
+test('a revoked certificate is rejected (cert_revoked) as initiator and as responder, and the other side is told why', async () => {
   const clock = new FakeClock();
   const eve = await endpoint('eve', {}, clock);
   const john = await endpoint('john', {}, clock);
   const eps = { eve, john };
+  // Eve (revoked) initiates: John refuses and answers a Direct Security Mode Reject with cause cert_revoked.
   const r = eve.connect('john', 'john', 'certificate');
   const outs = pump(eps, 'eve', r.out);
   assert.equal(established(outs, 'john'), undefined);
   assert.equal(john.counters.rejected.cert_revoked, 1);
-  clock.t += 10_000;
+  const eveFailed = outs.filter((o) => o.at === 'eve' && o.kind === 'failed');
   assert.deepEqual(
-    eve.tick().map((o) => o.kind === 'failed' && o.cause),
-    ['timeout'],
+    eveFailed.map((o) => o.kind === 'failed' && [o.cause, o.peerCause]),
+    [['rejected_by_peer', 'cert_revoked']],
   );
+  assert.equal(eve.counters.rejected.rejected_by_peer, 1);
+  assert.equal(eve.linkIds().length, 0, 'the refused set-up leaves nothing behind');
+  // Nothing is left to time out.
+  clock.t += 10_000;
+  assert.deepEqual(eve.tick(), []);
+  // John initiates to Eve: John finds her certificate revoked in the DSMC, fails, and tells Eve (who stops waiting).
   const r2 = john.connect('eve', 'eve', 'certificate');
   const outs2 = pump(eps, 'john', r2.out);
   assert.equal(established(outs2, 'john'), undefined);
   assert.equal(john.counters.rejected.cert_revoked, 2);
+  assert.deepEqual(
+    outs2.filter((o) => o.kind === 'failed').map((o) => o.kind === 'failed' && [o.at, o.cause, o.peerCause]),
+    [
+      ['john', 'cert_revoked', undefined],
+      ['eve', 'rejected_by_peer', 'cert_revoked'],
+    ],
+  );
+  clock.t += 10_000;
+  assert.deepEqual([...eve.tick(), ...john.tick()], []);
+});
+
+test('IDENTITY KD requests are rate limited per peer before any SAKKE work, with a reject the initiator sees', async () => {
+  const clock = new FakeClock();
+  const mary = await endpoint('mary', {}, clock);
+  const peter = await endpoint('peter', { identityKdRate: { perPeer: 2, total: 100 } }, clock);
+  const eps = { mary, peter };
+  const causes: (string | undefined)[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = mary.connect('peter', 'peter', 'identity');
+    const outs = pump(eps, 'mary', r.out);
+    const f = outs.find((o) => o.at === 'mary' && (o.kind === 'failed' || o.kind === 'established'));
+    causes.push(f?.kind === 'failed' ? f.peerCause : f?.kind);
+  }
+  // Burst of 2 per peer, no time passes: the third and fourth are refused cheaply.
+  assert.deepEqual(causes, ['established', 'established', 'rate_limited', 'rate_limited']);
+  assert.equal(peter.counters.rejected.rate_limited, 2);
+  // Tokens come back with time (2 per second).
+  clock.t += 1000;
+  const r = mary.connect('peter', 'peter', 'identity');
+  assert.ok(established(pump(eps, 'mary', r.out), 'mary'));
 });
 
 test('a certificate from another CA is rejected (cert_invalid)', async () => {
