@@ -9,7 +9,8 @@ import { eapPassThrough } from '../transport/radius/passthrough.js';
 import { peerFor } from './relay-nodes.js';
 
 interface Job {
-  mode: 'full' | 'bare';
+  /** full: every authentication full; reauth: fast re-authentication after each peer's first full one; bare: RADIUS only. */
+  mode: 'full' | 'reauth' | 'bare';
   port: number;
   secret: string;
   subs: SubscriberRecord[];
@@ -29,7 +30,7 @@ const cs = Array.from(
     }),
 );
 await Promise.all(cs.map((c) => c.start()));
-const peers = job.subs.map(peerFor);
+const peers = job.subs.map((s) => peerFor(s, job.mode === 'reauth'));
 let done = 0;
 let failed = 0;
 const reasons: Record<string, number> = {};

@@ -18,7 +18,7 @@ const subs = subscribers(60);
 async function main() {
   // Same-run baseline: in-process EAP-AKA' (server + peer), per authentication.
   const server = inProcessServer(subs);
-  const peers = subs.map(peerFor);
+  const peers = subs.map((s) => peerFor(s));
   const base: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t = performance.now();

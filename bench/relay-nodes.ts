@@ -68,12 +68,13 @@ export function subscribers(n: number): SubscriberRecord[] {
   }));
 }
 
-export function peerFor(s: SubscriberRecord): EapAkaPrimePeer {
+export function peerFor(s: SubscriberRecord, fastReauth = false): EapAkaPrimePeer {
   return new EapAkaPrimePeer({
     permanentIdentity: `6${s.imsi}@wlan.mnc001.mcc001.3gppnetwork.org`,
     usim: new Milenage(fromHex(s.k), fromHex(s.opc)),
     sqn: new SqnArray(),
     usePseudonym: false,
+    useFastReauth: fastReauth,
   });
 }
 

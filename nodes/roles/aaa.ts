@@ -24,6 +24,8 @@ export const aaaConfigSchema = z
     /** Start every authentication with AKA'-Identity AT_ANY_ID_REQ. */
     requestIdentity: z.boolean().default(false),
     issuePseudonyms: z.boolean().default(true),
+    /** Fast re-authentications per full authentication (RFC 4187 5); 0 disables. */
+    maxFastReauths: z.number().int().min(0).max(1000).default(16),
     subscribers: z.array(
       z
         .object({
@@ -72,6 +74,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       networkName: cfg.networkName,
       requestIdentity: cfg.requestIdentity,
       issuePseudonyms: cfg.issuePseudonyms,
+      maxFastReauths: cfg.maxFastReauths,
     },
     hss,
   );
@@ -106,7 +109,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       counts[ev.kind]++;
       if (ev.kind === 'accept' || ev.kind === 'challenge') dirty = true;
       if (ev.kind === 'accept') {
-        metrics.eapAuthResults.inc({ result: 'success', cause: 'none' });
+        metrics.eapAuthResults.inc({ result: 'success', cause: 'none', method: ev.method });
         metrics.keySetupSeconds.observe(
           { procedure: 'eap_aka_prime', method: 'aaa_server', result: 'success' },
           ev.seconds,

@@ -28,7 +28,7 @@ export interface NodeMetrics {
   registrationSeconds: Histogram<'result'>;
   enrollmentSeconds: Histogram<'result'>;
   keySetupSeconds: Histogram<'procedure' | 'method' | 'result'>;
-  eapAuthResults: Counter<'result' | 'cause'>;
+  eapAuthResults: Counter<'result' | 'cause' | 'method'>;
   radiusPackets: Counter<'outcome'>;
   radiusDropped: Counter<'reason'>;
   relayBytes: Counter<'direction'>;
@@ -140,8 +140,8 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
     }),
     eapAuthResults: new Counter({
       name: 'prosec_eap_auth_results_total',
-      help: "EAP-AKA' authentications finished at this node (AAA server, relay or remote UE), by result and cause.",
-      labelNames: ['result', 'cause'],
+      help: "EAP-AKA' authentications finished at this node (AAA server, relay or remote UE), by result and cause; successes by method (full, reauth).",
+      labelNames: ['result', 'cause', 'method'],
       registers,
     }),
     radiusPackets: new Counter({

@@ -1,12 +1,15 @@
 // EAP-AKA' peer with an emulated USIM (RFC 5448 as updated by RFC 9048; RFC 4187 message flow; TS 33.102 6.3.3
 // AUTN verification and AUTS). Handles AT_ANY_ID_REQ/AT_FULLAUTH_ID_REQ/AT_PERMANENT_ID_REQ, AT_CHECKCODE,
-// AT_KDF negotiation (with bidding-down protection), AT_KDF_INPUT, AT_NEXT_PSEUDONYM. Sans-I/O: packets in/out.
+// AT_KDF negotiation (with bidding-down protection), AT_KDF_INPUT, AT_NEXT_PSEUDONYM, and fast re-authentication
+// (RFC 4187 5: AT_NEXT_REAUTH_ID, AT_COUNTER, AT_NONCE_S, AT_COUNTER_TOO_SMALL; RFC 5448 3.3 keys). Sans-I/O.
+import { randomBytes } from 'node:crypto';
 import { type SqnArray, verifyAutn } from '../../crypto-core/aka-sqn.js';
 import { constantTimeEqual } from '../../crypto-core/bytes.js';
 import {
   computeAtMac,
   deriveAkaPrimeKeys,
   deriveCkIkPrime,
+  deriveFastReauthKeys,
   verifyAtMac,
 } from '../../crypto-core/eap-aka-prime-keys.js';
 import type { Milenage } from '../../crypto-core/milenage.js';
@@ -24,8 +27,10 @@ import {
   EAP_CODE,
   EAP_TYPE,
   EapDecodeError,
+  EMPTY2,
   encodeAka,
   encodeEap,
+  encryptAttributes,
   findAttr,
   fromUtf8,
   KDF_AKA_PRIME_SHA256,
@@ -50,6 +55,7 @@ export type PeerFailureCause =
   | 'checkcode_mismatch'
   | 'kdf_unsupported'
   | 'kdf_bidding_down'
+  | 'reauth_counter'
   | 'protocol';
 
 export interface EapAkaPrimePeerConfig {
@@ -64,11 +70,15 @@ export interface EapAkaPrimePeerConfig {
   expectedNetworkName?: string;
   /** Use a pseudonym received in AT_NEXT_PSEUDONYM on the next authentication (default true). */
   usePseudonym?: boolean;
+  /** Use a re-authentication identity received in AT_NEXT_REAUTH_ID (fast re-authentication; default true). */
+  useFastReauth?: boolean;
+  /** Source of AT_IV values (default crypto random). */
+  rng?: (n: number) => Uint8Array;
 }
 
 export type PeerOutput =
   | { kind: 'response'; packet: Uint8Array }
-  | { kind: 'success'; msk: Uint8Array; emsk: Uint8Array }
+  | { kind: 'success'; msk: Uint8Array; emsk: Uint8Array; method: 'full' | 'reauth' }
   | { kind: 'failure'; cause: PeerFailureCause }
   /** Malformed or unexpected input, silently discarded (RFC 3748 / RFC 4187). */
   | { kind: 'drop'; reason: string };
@@ -82,8 +92,10 @@ export class EapAkaPrimePeer {
   private checkcode = new CheckcodeHash();
   private offeredKdfs?: number[];
   private chosenKdf?: number;
-  private keys?: { msk: Uint8Array; emsk: Uint8Array };
+  private keys?: { msk: Uint8Array; emsk: Uint8Array; method: 'full' | 'reauth' };
   private done = false;
+  /** Fast re-authentication state from the last full authentication (RFC 4187 5.1): identity (NAI), keys, counter. */
+  reauth?: { id: string; kEncr: Uint8Array; kAut: Uint8Array; kRe: Uint8Array; counter: number };
   /** Counts of resynchronisations the USIM requested (AUTS sent). */
   syncFailures = 0;
 
@@ -105,7 +117,8 @@ export class EapAkaPrimePeer {
     return at < 0 ? '' : this.cfg.permanentIdentity.slice(at);
   }
 
-  private preferredIdentity(allowPseudonym: boolean): string {
+  private preferredIdentity(allowPseudonym: boolean, allowReauth = false): string {
+    if (allowReauth && this.reauth && this.cfg.useFastReauth !== false) return this.reauth.id;
     if (allowPseudonym && this.pseudonym && this.cfg.usePseudonym !== false)
       return `${this.pseudonym}${this.realm()}`;
     return this.cfg.permanentIdentity;
@@ -126,7 +139,7 @@ export class EapAkaPrimePeer {
       }
       if (eap.code !== EAP_CODE.REQUEST) return { kind: 'drop', reason: 'not_request' };
       if (eap.type === EAP_TYPE.IDENTITY) {
-        this.identity = this.preferredIdentity(true);
+        this.identity = this.preferredIdentity(true, true);
         return this.respond(
           encodeEap({ code: EAP_CODE.RESPONSE, id: eap.id, type: 1, data: utf8.encode(this.identity) }),
         );
@@ -140,6 +153,7 @@ export class EapAkaPrimePeer {
       const m = decodeAka(bytes);
       if (m.subtype === AKA_SUBTYPE.IDENTITY) return this.onIdentityRequest(m, bytes);
       if (m.subtype === AKA_SUBTYPE.CHALLENGE) return this.onChallenge(m, bytes);
+      if (m.subtype === AKA_SUBTYPE.REAUTHENTICATION) return this.onReauthentication(m, bytes);
       return this.clientError(m.id, 'protocol');
     } catch (e) {
       if (e instanceof EapDecodeError) return { kind: 'drop', reason: e.reason };
@@ -151,7 +165,9 @@ export class EapAkaPrimePeer {
   private onIdentityRequest(m: AkaMessage, bytes: Uint8Array): PeerOutput {
     const reqs = [AT.ANY_ID_REQ, AT.FULLAUTH_ID_REQ, AT.PERMANENT_ID_REQ].filter((t) => findAttr(m, t));
     if (reqs.length !== 1) return this.clientError(m.id, 'protocol');
-    this.identity = this.preferredIdentity(reqs[0] !== AT.PERMANENT_ID_REQ);
+    // A full-authentication request means the server will not re-authenticate us: forget that identity.
+    if (reqs[0] !== AT.ANY_ID_REQ) this.reauth = undefined;
+    this.identity = this.preferredIdentity(reqs[0] !== AT.PERMANENT_ID_REQ, reqs[0] === AT.ANY_ID_REQ);
     this.checkcode.add(bytes);
     const { bytes: out } = encodeAka(EAP_CODE.RESPONSE, m.id, AKA_SUBTYPE.IDENTITY, [
       { type: AT.IDENTITY, value: lengthValue(utf8.encode(this.identity)) },
@@ -215,17 +231,68 @@ export class EapAkaPrimePeer {
     if (cc && !constantTimeEqual(cc, ownCc)) return this.clientError(m.id, 'checkcode_mismatch');
     const encr = findAttr(m, AT.ENCR_DATA);
     const iv = readReserved(findAttr(m, AT.IV), 16, 'AT_IV');
+    let nextReauthId: string | undefined;
     if (encr && iv) {
       for (const a of decryptAttributes(keys.kEncr, iv, encr)) {
         if (a.type === AT.NEXT_PSEUDONYM) this.pseudonym = fromUtf8(readLength(a, 'AT_NEXT_PSEUDONYM')!);
+        if (a.type === AT.NEXT_REAUTH_ID) nextReauthId = fromUtf8(readLength(a, 'AT_NEXT_REAUTH_ID')!);
       }
     }
+    // A full authentication replaces any earlier re-authentication state (counter starts again).
+    this.reauth = nextReauthId
+      ? { id: nextReauthId, kEncr: keys.kEncr, kAut: keys.kAut, kRe: keys.kRe, counter: 0 }
+      : undefined;
     const attrs: AttrOut[] = [{ type: AT.RES, value: resValue(usim.res) }];
     if (cc) attrs.push({ type: AT.CHECKCODE, value: reservedValue(ownCc) });
     attrs.push({ type: AT.MAC, value: reservedValue(new Uint8Array(16)) });
     const { bytes: out, macOffset } = encodeAka(EAP_CODE.RESPONSE, m.id, AKA_SUBTYPE.CHALLENGE, attrs);
     out.set(computeAtMac(keys.kAut, out, macOffset!), macOffset!);
-    this.keys = { msk: keys.msk, emsk: keys.emsk };
+    this.keys = { msk: keys.msk, emsk: keys.emsk, method: 'full' };
+    return this.respond(out);
+  }
+
+  /** RFC 4187 5.4-5.5 / 9.7-9.8: verify AT_MAC, check AT_COUNTER is fresh, answer with it (MAC over packet | NONCE_S). */
+  private onReauthentication(m: AkaMessage, bytes: Uint8Array): PeerOutput {
+    const r = this.reauth;
+    // Only in answer to our own re-authentication identity.
+    if (!r || this.identity !== r.id) return this.clientError(m.id, 'protocol');
+    const mac = findAttr(m, AT.MAC);
+    const encr = findAttr(m, AT.ENCR_DATA);
+    const iv = readReserved(findAttr(m, AT.IV), 16, 'AT_IV');
+    if (!mac || !encr || !iv) return this.clientError(m.id, 'protocol');
+    if (!verifyAtMac(r.kAut, bytes, macValueOffset(mac))) return this.clientError(m.id, 'bad_mac');
+    const inner = decryptAttributes(r.kEncr, iv, encr);
+    const counterAttr = inner.find((a) => a.type === AT.COUNTER);
+    const nonceS = readReserved(
+      inner.find((a) => a.type === AT.NONCE_S),
+      16,
+      'AT_NONCE_S',
+    );
+    if (!counterAttr || !nonceS) return this.clientError(m.id, 'protocol');
+    const counter = readU16(counterAttr);
+    const nextId = inner.find((a) => a.type === AT.NEXT_REAUTH_ID);
+    const answer: AttrOut[] = [{ type: AT.COUNTER, value: u16Value(counter) }];
+    const tooSmall = counter <= r.counter;
+    // RFC 4187 5.5: a counter not above the last one accepted is answered AT_COUNTER_TOO_SMALL; no keys are derived.
+    if (tooSmall) answer.push({ type: AT.COUNTER_TOO_SMALL, value: EMPTY2 });
+    const ivOut = (this.cfg.rng ?? ((n: number) => new Uint8Array(randomBytes(n))))(16);
+    const { bytes: out, macOffset } = encodeAka(EAP_CODE.RESPONSE, m.id, AKA_SUBTYPE.REAUTHENTICATION, [
+      { type: AT.IV, value: reservedValue(ivOut) },
+      { type: AT.ENCR_DATA, value: encryptAttributes(r.kEncr, ivOut, answer) },
+      { type: AT.MAC, value: reservedValue(new Uint8Array(16)) },
+    ]);
+    out.set(computeAtMac(r.kAut, out, macOffset!, nonceS), macOffset!);
+    if (tooSmall) {
+      this.lastError = 'reauth_counter';
+      this.reauth = undefined;
+      return this.respond(out);
+    }
+    const keys = deriveFastReauthKeys(r.kRe, r.id, counter, nonceS);
+    // The next identity (if any) and the counter are kept; without a next identity fast re-authentication ends here.
+    this.reauth = nextId
+      ? { ...r, id: fromUtf8(readLength(nextId, 'AT_NEXT_REAUTH_ID')!), counter }
+      : undefined;
+    this.keys = { msk: keys.msk, emsk: keys.emsk, method: 'reauth' };
     return this.respond(out);
   }
 

@@ -1,5 +1,6 @@
 // EAP-AKA' server (RFC 5448 as updated by RFC 9048; message flow of RFC 4187 9): identity rounds, AKA'-Challenge,
-// AT_KDF negotiation with bidding-down protection, resynchronisation, reject, EAP-Success with MSK/EMSK.
+// AT_KDF negotiation with bidding-down protection, resynchronisation, reject, EAP-Success with MSK/EMSK, and fast
+// re-authentication (RFC 4187 5 with the RFC 5448 3.3 key derivation).
 // Sans-I/O: one EapAkaPrimeServerSession per authentication; packets in, packets/outcomes out, the clock passed in.
 import { randomBytes } from 'node:crypto';
 import type { AuthVector } from '../../crypto-core/aka-sqn.js';
@@ -9,6 +10,7 @@ import {
   computeAtMac,
   deriveAkaPrimeKeys,
   deriveCkIkPrime,
+  deriveFastReauthKeys,
   verifyAtMac,
 } from '../../crypto-core/eap-aka-prime-keys.js';
 import {
@@ -21,6 +23,7 @@ import {
   CheckcodeHash,
   decodeAka,
   decodeEap,
+  decryptAttributes,
   EAP_CODE,
   EAP_TYPE,
   EapDecodeError,
@@ -37,6 +40,7 @@ import {
   readCheckcode,
   readLength,
   readRes,
+  readReserved,
   readU16,
   reservedValue,
   u16Value,
@@ -62,6 +66,7 @@ export type EapFailureCause =
   | 'resync_limit'
   | 'client_error'
   | 'kdf_negotiation'
+  | 'reauth_counter'
   | 'protocol'
   | 'timeout';
 
@@ -74,6 +79,11 @@ export interface EapAkaPrimeServerConfig {
   requestIdentity?: boolean;
   /** Issue AT_NEXT_PSEUDONYM (encrypted) in the Challenge. Default true. */
   issuePseudonyms?: boolean;
+  /**
+   * Fast re-authentications allowed after one full authentication (RFC 4187 5): each success issues the next
+   * re-authentication identity in AT_NEXT_REAUTH_ID until this many re-authentications used it. 0 disables. Default 16.
+   */
+  maxFastReauths?: number;
   /** Session lifetime in ms (default 30 s). */
   timeoutMs?: number;
   rng?: (n: number) => Uint8Array;
@@ -88,14 +98,32 @@ export type ServerOutput =
       emsk: Uint8Array;
       /** Permanent identity (IMSI) the peer was authenticated as. */
       imsi: string;
+      /** full: AKA'-Challenge with a fresh vector; reauth: fast re-authentication (no vector). */
+      method: 'full' | 'reauth';
     }
   | { kind: 'failure'; packet: Uint8Array; cause: EapFailureCause }
   /** The input was malformed or unexpected and is ignored (RFC 3748 silent discard); `reason` for counters. */
   | { kind: 'drop'; reason: string };
 
-/** Shared state of one EAP-AKA' server: pseudonym table (pseudonym -> IMSI). */
+/** What the server keeps per fast re-authentication identity (RFC 4187 5.1). */
+interface ReauthContext {
+  imsi: string;
+  kEncr: Uint8Array;
+  kAut: Uint8Array;
+  kRe: Uint8Array;
+  /** The next AT_COUNTER value to send. */
+  counter: number;
+  /** Re-authentications already done on this full authentication's keys. */
+  used: number;
+}
+
+const MAX_REAUTH_CONTEXTS = 100_000;
+
+/** Shared state of one EAP-AKA' server: pseudonym table (pseudonym -> IMSI), re-authentication contexts. */
 export class EapAkaPrimeServer {
   readonly pseudonyms = new Map<string, string>();
+  /** Fast re-authentication identity (full NAI) -> context; at most one live identity per full authentication. */
+  readonly reauths = new Map<string, ReauthContext>();
   readonly cfg: Required<EapAkaPrimeServerConfig>;
   constructor(
     cfg: EapAkaPrimeServerConfig,
@@ -105,11 +133,18 @@ export class EapAkaPrimeServer {
       kdfOffer: [KDF_AKA_PRIME_SHA256],
       requestIdentity: false,
       issuePseudonyms: true,
+      maxFastReauths: 16,
       timeoutMs: 30_000,
       rng: (n) => new Uint8Array(randomBytes(n)),
       ...cfg,
     };
     if (this.cfg.networkName.length === 0) throw new Error('networkName must not be empty');
+  }
+
+  /** Keeps a re-authentication context; the oldest go first beyond MAX_REAUTH_CONTEXTS (bounded memory under load). */
+  rememberReauth(id: string, ctx: ReauthContext): void {
+    if (this.reauths.size >= MAX_REAUTH_CONTEXTS) this.reauths.delete(this.reauths.keys().next().value!);
+    this.reauths.set(id, ctx);
   }
 
   newSession(nowMs: number): EapAkaPrimeServerSession {
@@ -120,7 +155,7 @@ export class EapAkaPrimeServer {
 type IdReq = typeof AT.ANY_ID_REQ | typeof AT.FULLAUTH_ID_REQ | typeof AT.PERMANENT_ID_REQ;
 const ID_REQ_ORDER: IdReq[] = [AT.ANY_ID_REQ, AT.FULLAUTH_ID_REQ, AT.PERMANENT_ID_REQ];
 
-type State = 'identity' | 'aka_identity' | 'challenge' | 'done';
+type State = 'identity' | 'aka_identity' | 'challenge' | 'reauth' | 'done';
 
 /** Splits "username@realm" into the username (RFC 4282 NAI). */
 function username(identity: string): string {
@@ -143,6 +178,10 @@ export class EapAkaPrimeServerSession {
   private kdfSelected?: number;
   private resyncs = 0;
   private pseudonym?: string;
+  /** AT_NEXT_REAUTH_ID sent in this session (full NAI). */
+  private nextReauthId?: string;
+  /** Fast re-authentication in progress: the context, the identity it was found under, NONCE_S, the keys. */
+  private reauth?: { ctx: ReauthContext; id: string; nonceS: Uint8Array; msk: Uint8Array; emsk: Uint8Array };
   readonly startedMs: number;
 
   constructor(
@@ -184,6 +223,8 @@ export class EapAkaPrimeServerSession {
           return this.onAkaIdentity(m, bytes);
         case AKA_SUBTYPE.CHALLENGE:
           return this.onChallengeResponse(m, bytes);
+        case AKA_SUBTYPE.REAUTHENTICATION:
+          return this.onReauthResponse(m, bytes);
         case AKA_SUBTYPE.SYNCHRONIZATION_FAILURE:
           return this.onSyncFailure(m);
         case AKA_SUBTYPE.AUTHENTICATION_REJECT:
@@ -219,7 +260,9 @@ export class EapAkaPrimeServerSession {
       return this.nextIdRequest(AT.PERMANENT_ID_REQ, respId);
     }
     if (prefix === AKA_PRIME_PREFIX.REAUTH) {
-      // prosec does not run fast re-authentication (docs/relay.md): ask for a full-authentication identity.
+      const ctx = this.server.reauths.get(identity);
+      if (ctx && this.idReqLevel < 1) return this.reauthenticate(identity, ctx);
+      // RFC 4187 4.1.5: unknown (or used up) re-authentication identity -> ask for a full-authentication identity.
       return this.nextIdRequest(AT.FULLAUTH_ID_REQ, respId);
     }
     return this.nextIdRequest(AT.PERMANENT_ID_REQ, respId);
@@ -271,16 +314,19 @@ export class EapAkaPrimeServerSession {
       { type: AT.KDF_INPUT, value: lengthValue(utf8.encode(cfg.networkName)) },
       { type: AT.CHECKCODE, value: reservedValue(this.checkcode.digest()) },
     ];
+    const encrypted: AttrOut[] = [];
     if (cfg.issuePseudonyms) {
       this.pseudonym = `${AKA_PRIME_PREFIX.PSEUDONYM}${Buffer.from(cfg.rng(12)).toString('hex')}`;
+      encrypted.push({ type: AT.NEXT_PSEUDONYM, value: lengthValue(utf8.encode(this.pseudonym)) });
+    }
+    if (cfg.maxFastReauths > 0) {
+      this.nextReauthId = this.newReauthId();
+      encrypted.push({ type: AT.NEXT_REAUTH_ID, value: lengthValue(utf8.encode(this.nextReauthId)) });
+    }
+    if (encrypted.length > 0) {
       const iv = cfg.rng(16);
       attrs.push({ type: AT.IV, value: reservedValue(iv) });
-      attrs.push({
-        type: AT.ENCR_DATA,
-        value: encryptAttributes(this.keys.kEncr, iv, [
-          { type: AT.NEXT_PSEUDONYM, value: lengthValue(utf8.encode(this.pseudonym)) },
-        ]),
-      });
+      attrs.push({ type: AT.ENCR_DATA, value: encryptAttributes(this.keys.kEncr, iv, encrypted) });
     }
     attrs.push({ type: AT.MAC, value: reservedValue(new Uint8Array(16)) });
     const { bytes, macOffset } = encodeAka(EAP_CODE.REQUEST, this.takeId(), AKA_SUBTYPE.CHALLENGE, attrs);
@@ -311,6 +357,17 @@ export class EapAkaPrimeServerSession {
     const cc = readCheckcode(findAttr(m, AT.CHECKCODE));
     if (cc && !constantTimeEqual(cc, this.checkcode.digest())) return this.fail('checkcode_mismatch', m.id);
     if (this.pseudonym) this.server.pseudonyms.set(this.pseudonym, this.imsi);
+    if (this.nextReauthId) {
+      const { kEncr, kAut, kRe } = this.keys;
+      this.server.rememberReauth(this.nextReauthId, {
+        imsi: this.imsi,
+        kEncr,
+        kAut,
+        kRe,
+        counter: 1,
+        used: 0,
+      });
+    }
     this.state = 'done';
     return {
       kind: 'success',
@@ -318,6 +375,78 @@ export class EapAkaPrimeServerSession {
       msk: this.keys.msk,
       emsk: this.keys.emsk,
       imsi: this.imsi,
+      method: 'full',
+    };
+  }
+
+  /** A fresh re-authentication identity: '8' + 96 random bits, with the realm of the identity in use (RFC 4187 4.1.1.8). */
+  private newReauthId(): string {
+    const at = this.identity.indexOf('@');
+    const realm = at < 0 ? '' : this.identity.slice(at);
+    return `${AKA_PRIME_PREFIX.REAUTH}${Buffer.from(this.server.cfg.rng(12)).toString('hex')}${realm}`;
+  }
+
+  /** RFC 4187 5.4 / 9.7: EAP-Request/AKA-Reauthentication with AT_IV, AT_ENCR_DATA(AT_COUNTER, AT_NONCE_S, AT_NEXT_REAUTH_ID), AT_MAC. */
+  private reauthenticate(identity: string, ctx: ReauthContext): ServerOutput {
+    const cfg = this.server.cfg;
+    // One use per identity: it is removed now and replaced by the next one only on success.
+    this.server.reauths.delete(identity);
+    this.imsi = ctx.imsi;
+    const nonceS = cfg.rng(16);
+    const keys = deriveFastReauthKeys(ctx.kRe, identity, ctx.counter, nonceS);
+    this.reauth = { ctx, id: identity, nonceS, msk: keys.msk, emsk: keys.emsk };
+    const encrypted: AttrOut[] = [
+      { type: AT.COUNTER, value: u16Value(ctx.counter) },
+      { type: AT.NONCE_S, value: reservedValue(nonceS) },
+    ];
+    this.nextReauthId = undefined;
+    if (ctx.used + 1 < cfg.maxFastReauths && ctx.counter < 0xffff) {
+      this.nextReauthId = this.newReauthId();
+      encrypted.push({ type: AT.NEXT_REAUTH_ID, value: lengthValue(utf8.encode(this.nextReauthId)) });
+    }
+    const iv = cfg.rng(16);
+    const { bytes, macOffset } = encodeAka(EAP_CODE.REQUEST, this.takeId(), AKA_SUBTYPE.REAUTHENTICATION, [
+      { type: AT.IV, value: reservedValue(iv) },
+      { type: AT.ENCR_DATA, value: encryptAttributes(ctx.kEncr, iv, encrypted) },
+      { type: AT.MAC, value: reservedValue(new Uint8Array(16)) },
+    ]);
+    bytes.set(computeAtMac(ctx.kAut, bytes, macOffset!), macOffset!);
+    this.state = 'reauth';
+    return this.request(bytes);
+  }
+
+  /** RFC 4187 5.4-5.5: the peer's AKA-Reauthentication: AT_MAC over the packet and NONCE_S, AT_COUNTER echoed. */
+  private onReauthResponse(m: AkaMessage, bytes: Uint8Array): ServerOutput {
+    const r = this.reauth;
+    if (this.state !== 'reauth' || !r) return { kind: 'drop', reason: 'unexpected_reauth' };
+    const mac = findAttr(m, AT.MAC);
+    const encr = findAttr(m, AT.ENCR_DATA);
+    const iv = readReserved(findAttr(m, AT.IV), 16, 'AT_IV');
+    if (!mac || !encr || !iv) return this.fail('protocol', m.id);
+    if (!verifyAtMac(r.ctx.kAut, bytes, macValueOffset(mac), r.nonceS)) return this.fail('bad_mac', m.id);
+    const inner = decryptAttributes(r.ctx.kEncr, iv, encr);
+    const counter = inner.find((a) => a.type === AT.COUNTER);
+    if (!counter || readU16(counter) !== r.ctx.counter) return this.fail('protocol', m.id);
+    if (inner.some((a) => a.type === AT.COUNTER_TOO_SMALL)) {
+      // RFC 4187 5.5: the peer has seen this counter: no keys from this exchange; fall back to full authentication.
+      this.reauth = undefined;
+      return this.nextIdRequest(AT.FULLAUTH_ID_REQ, m.id);
+    }
+    if (this.nextReauthId) {
+      this.server.rememberReauth(this.nextReauthId, {
+        ...r.ctx,
+        counter: r.ctx.counter + 1,
+        used: r.ctx.used + 1,
+      });
+    }
+    this.state = 'done';
+    return {
+      kind: 'success',
+      packet: encodeEap({ code: EAP_CODE.SUCCESS, id: m.id, data: new Uint8Array(0) }),
+      msk: r.msk,
+      emsk: r.emsk,
+      imsi: this.imsi,
+      method: 'reauth',
     };
   }
 

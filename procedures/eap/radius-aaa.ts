@@ -19,7 +19,7 @@ import type { EapAkaPrimeServer, EapAkaPrimeServerSession, EapFailureCause } fro
 
 export type AaaEvent =
   | { kind: 'challenge' }
-  | { kind: 'accept'; imsi: string; seconds: number }
+  | { kind: 'accept'; imsi: string; seconds: number; method: 'full' | 'reauth' }
   | { kind: 'reject'; cause: EapFailureCause | 'unknown_state' | 'no_eap' }
   | { kind: 'duplicate' }
   | { kind: 'drop'; reason: string };
@@ -145,7 +145,12 @@ export class RadiusAaa {
           { type: RADIUS_ATTR.USER_NAME, value: userName },
           ...mppeKeyAttributes(out.msk, this.secret, req.authenticator),
         ],
-        { kind: 'accept', imsi: out.imsi, seconds: (nowMs - live.session.startedMs) / 1000 },
+        {
+          kind: 'accept',
+          imsi: out.imsi,
+          seconds: (nowMs - live.session.startedMs) / 1000,
+          method: out.method,
+        },
       );
     }
     return this.finish(

@@ -42,11 +42,11 @@ function conf(name: string, k: string, sqn: string, opc = OPC): string {
   return f;
 }
 
-function eapolTest(confFile: string, port: number, secret = SECRET, timeoutS = 5) {
+function eapolTest(confFile: string, port: number, secret = SECRET, timeoutS = 5, extra: string[] = []) {
   return new Promise<{ code: number; out: string }>((resolve) => {
     execFile(
       BIN,
-      ['-c', confFile, '-a', '127.0.0.1', '-p', String(port), '-s', secret, '-t', String(timeoutS)],
+      ['-c', confFile, '-a', '127.0.0.1', '-p', String(port), '-s', secret, '-t', String(timeoutS), ...extra],
       { timeout: (timeoutS + 5) * 1000, maxBuffer: 16 << 20 },
       (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
     );
@@ -94,6 +94,22 @@ test("eapol_test EAP-AKA' against our AAA logic: SUCCESS, and the MSK it derives
     assert.match(r.out, /EAP-AKA: AT_CHECKCODE/);
     assert.match(r.out, /Network Name \(AT_KDF_INPUT\)/);
     assert.match(r.out, /\(encr\) AT_NEXT_PSEUDONYM/, 'eapol_test decrypted our AT_ENCR_DATA');
+    // Fast re-authentication (RFC 4187 5 / RFC 5448 3.3): one full authentication, then two re-authentications
+    // (-r2) on the identity from AT_NEXT_REAUTH_ID; eapol_test checks every MSK against MS-MPPE-*-Key.
+    const rr = await eapolTest(conf('reauth', K, '000000000010'), sock.address().port, SECRET, 5, ['-r2']);
+    assert.equal(rr.code, 0, rr.out.slice(-3000));
+    assert.match(rr.out, /MPPE keys OK: 3 {2}mismatch: 0/);
+    assert.equal(rr.out.match(/EAP-AKA: subtype Reauthentication/g)?.length, 2);
+    assert.match(rr.out, /\(encr\) AT_COUNTER 2/);
+    const peerMsks = [...rr.out.matchAll(/EAP-AKA': MSK - hexdump\(len=64\): ([0-9a-f ]+)/g)].map((m) =>
+      m[1]!.replace(/ /g, ''),
+    );
+    assert.deepEqual(
+      peerMsks,
+      msks.slice(1).map(toHex),
+      'the full and both re-authentication MSKs match ours',
+    );
+    assert.equal(new Set(peerMsks).size, 3);
   } finally {
     sock.close();
   }
@@ -158,7 +174,10 @@ test('eapol_test against the aaa node process: SQN resync, wrong K, wrong OPc, w
     const wrongSecret = await eapolTest(conf('ok2', K, '000000000001'), node.radius, 'not-the-secret', 2);
     assert.notEqual(wrongSecret.code, 0);
     const p = node.metricsPort;
-    assert.equal(await metric(p, /prosec_eap_auth_results_total\{result="success",cause="none"\} (\d+)/), 1);
+    assert.equal(
+      await metric(p, /prosec_eap_auth_results_total\{result="success",cause="none",method="full"\} (\d+)/),
+      1,
+    );
     assert.equal(
       await metric(
         p,

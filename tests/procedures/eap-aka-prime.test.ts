@@ -112,7 +112,7 @@ test("EAP-AKA': AT_ANY_ID_REQ round, then AT_CHECKCODE over the identity message
 });
 
 test("EAP-AKA': pseudonym issued in AT_ENCR_DATA is used next time; unknown pseudonym -> AT_PERMANENT_ID_REQ", () => {
-  const { server, peer } = setup();
+  const { server, peer } = setup({ maxFastReauths: 0 });
   assert.equal(run(server, peer).server.kind, 'success');
   assert.match(peer.pseudonym ?? '', /^7[0-9a-f]{24}$/);
   const t = run(server, peer);
@@ -124,7 +124,63 @@ test("EAP-AKA': pseudonym issued in AT_ENCR_DATA is used next time; unknown pseu
   assert.equal(t2.server.kind, 'success');
 });
 
-test("EAP-AKA': a fast re-auth identity gets AT_FULLAUTH_ID_REQ; an unknown IMSI fails with unknown_identity", () => {
+test("EAP-AKA' fast re-authentication (RFC 4187 5, RFC 5448 3.3): same fresh MSK on both sides, counter grows, limit ends it", () => {
+  const { server, peer, hss } = setup({ maxFastReauths: 2 });
+  const full = run(server, peer);
+  assert.equal(full.server.kind === 'success' && full.server.method, 'full');
+  assert.match(peer.reauth?.id ?? '', /^8[0-9a-f]{24}@nai\.epc\.mnc001\.mcc001\.3gppnetwork\.org$/);
+  const vectorsBefore = hss.vectors;
+  const msks = new Set<string>();
+  for (const counter of [1, 2]) {
+    const t = run(server, peer);
+    assert.deepEqual(t.subtypes, [AKA_SUBTYPE.REAUTHENTICATION], 'no identity round, no Challenge');
+    assert.equal(t.server.kind === 'success' && t.server.method, 'reauth');
+    assert.equal(t.peer?.kind === 'success' && t.peer.method, 'reauth');
+    if (t.server.kind !== 'success' || t.peer?.kind !== 'success') return;
+    assert.equal(toHex(t.server.msk), toHex(t.peer.msk));
+    assert.equal(toHex(t.server.emsk), toHex(t.peer.emsk));
+    assert.equal(t.server.imsi, IMSI);
+    msks.add(toHex(t.server.msk));
+    if (counter === 1) assert.equal(peer.reauth?.counter, 1);
+  }
+  assert.equal(msks.size, 2, 'every re-authentication has its own MSK');
+  assert.equal(hss.vectors, vectorsBefore, 'no authentication vector was used');
+  // The second re-authentication was the last allowed: no AT_NEXT_REAUTH_ID, so the next one is full again.
+  assert.equal(peer.reauth, undefined);
+  const again = run(server, peer);
+  assert.equal(again.server.kind === 'success' && again.server.method, 'full');
+});
+
+test("EAP-AKA' fast re-authentication: stale counter -> AT_COUNTER_TOO_SMALL and full authentication; forgotten identity -> AT_FULLAUTH_ID_REQ; tampered AT_MAC refused", () => {
+  const { server, peer } = setup();
+  assert.equal(run(server, peer).server.kind, 'success');
+  assert.equal(run(server, peer).server.kind === 'success' ? 'reauth' : '', 'reauth');
+  // The server's context goes back to counter 1, which the peer has already accepted.
+  const [id, ctx] = [...server.reauths].find(([k]) => k === peer.reauth!.id)!;
+  server.reauths.set(id, { ...ctx, counter: 1 });
+  const t = run(server, peer);
+  assert.deepEqual(t.subtypes, [AKA_SUBTYPE.REAUTHENTICATION, AKA_SUBTYPE.IDENTITY, AKA_SUBTYPE.CHALLENGE]);
+  assert.equal(peer.lastError, 'reauth_counter');
+  assert.equal(t.server.kind === 'success' && t.server.method, 'full');
+  // The server forgot every re-authentication identity: the peer is asked for a full-authentication identity.
+  server.reauths.clear();
+  const t2 = run(server, peer);
+  assert.deepEqual(t2.subtypes, [AKA_SUBTYPE.IDENTITY, AKA_SUBTYPE.CHALLENGE]);
+  assert.equal(t2.server.kind === 'success' && t2.server.method, 'full');
+  // A re-authentication request whose AT_MAC does not verify: Client-Error at the peer, failure at the server.
+  const t3 = run(server, peer, (p, dir) => {
+    if (dir === 'down' && p[5] === AKA_SUBTYPE.REAUTHENTICATION) {
+      const c = p.slice();
+      c[c.length - 1]! ^= 1;
+      return c;
+    }
+    return p;
+  });
+  assert.equal(peer.lastError, 'bad_mac');
+  assert.equal(t3.server.kind === 'failure' && t3.server.cause, 'client_error');
+});
+
+test("EAP-AKA': an unknown fast re-auth identity gets AT_FULLAUTH_ID_REQ; an unknown IMSI fails with unknown_identity", () => {
   const { server } = setup();
   const s = server.newSession(0);
   const out = s.receive(
