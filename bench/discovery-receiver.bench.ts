@@ -6,6 +6,7 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { eccsiGenerateKmsKeys, eccsiIssueSsk, eccsiPrecompute } from '../crypto-core/rfc6507-eccsi.js';
+import { RotatingL2Id } from '../procedures/discovery/l2-rotation.js';
 import { LinkabilityObserver } from '../procedures/discovery/linkability.js';
 import { encodeDiscovery } from '../procedures/discovery/messages.js';
 import {
@@ -125,12 +126,20 @@ report(rI, base);
 // Linkability: 20 UEs, 100 announcements each, interleaved; the observer links equal observable IDs.
 const users = entries(20);
 for (const option of ['nonce', 'time-slot'] as const) {
-  const obs = new LinkabilityObserver();
+  // The PC5 source L2 ID as the node sends it: rotated with the over-the-air ID, or the node's fixed one.
+  const rotating = new LinkabilityObserver();
+  const fixedL2 = new LinkabilityObserver();
   const anns = users.map((u) => new RestrictedAnnouncer(u, { option, slotMs: SLOT }));
-  for (let k = 0; k < 100; k++)
-    for (const [x, a] of anns.entries()) obs.observe(`u${x}`, a.announce(k * SLOT)!);
+  const l2 = users.map(() => new RotatingL2Id());
+  for (let k = 0; k < 100; k++) {
+    for (const [x, a] of anns.entries()) {
+      const p = a.announce(k * SLOT)!;
+      rotating.observe(`u${x}`, p, l2[x]!.idFor(`${k}`));
+      fixedL2.observe(`u${x}`, p, 0x100 + x);
+    }
+  }
   console.log(
-    `linkability, rotating IDs (${option}): link rate ${obs.linkRate.toFixed(3)} over ${obs.linkable} linkable`,
+    `linkability, rotating IDs (${option}): link rate by payload ID ${rotating.linkRate.toFixed(3)}, by rotating L2 ID ${rotating.l2LinkRate.toFixed(3)}, by a fixed L2 ID ${fixedL2.l2LinkRate.toFixed(3)} (over ${rotating.linkable} linkable)`,
   );
 }
 const st = new LinkabilityObserver();

@@ -28,6 +28,11 @@ export const discoveryScenarioSchema = z
     announceEvery: durationMs.default(250),
     restricted: z.boolean().default(true),
     open: z.boolean().default(true),
+    /**
+     * Rotate the PC5 source Layer-2 ID of announcements with the over-the-air ID (default true); false keeps the UE's
+     * one L2 ID, which lets a passive observer link every announcement (the baseline of the linkability check).
+     */
+    rotateL2Id: z.boolean().default(true),
     /** Application users: which UE (EPSID) each ALUID belongs to, and whom it permits to discover it. */
     users: z
       .array(z.object({ ue: z.string(), aluid: name, permits: z.array(name).default([]) }).strict())
@@ -94,6 +99,7 @@ export function planDiscovery(s: Scenario): DiscoveryPlan | undefined {
     announceEveryMs: d.announceEvery,
     restricted: d.restricted,
     open: d.open,
+    rotateL2Id: d.rotateL2Id,
   };
   for (const u of d.users) ues.set(u.ue, { aluid: u.aluid, ...common });
   for (const x of d.impostors) ues.set(x.ue, { aluid: `impostor-${x.ue}`, claimAluid: x.claims, ...common });

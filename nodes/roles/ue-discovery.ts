@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { fromHex } from '../../crypto-core/bytes.js';
-import { DISCOVERY_KINDS } from '../../procedures/discovery/messages.js';
+import { RotatingL2Id } from '../../procedures/discovery/l2-rotation.js';
+import { DISCOVERY_KINDS, timeSlot } from '../../procedures/discovery/messages.js';
 import {
   ecdsaSigner,
   ecdsaVerifier,
@@ -39,6 +40,7 @@ export const ueDiscoveryConfigSchema = z
     announceEveryMs: z.number().int().positive(),
     restricted: z.boolean(),
     open: z.boolean(),
+    rotateL2Id: z.boolean().default(true),
   })
   .strict();
 export type UeDiscoveryConfig = z.output<typeof ueDiscoveryConfigSchema>;
@@ -126,12 +128,19 @@ export async function startUeDiscovery(
   let restrictedMon: RestrictedMonitor | undefined;
   let openMon: OpenMonitor | undefined;
   let option: 'nonce' | 'time-slot' = 'nonce';
+  let slotMs = 500;
   let announcerKey = '';
+  // Source L2 IDs of our announcements: rotating with the over-the-air ID (restricted) or per slot (open), or the
+  // node's own L2 ID when rotation is off.
+  const restrictedL2 = new RotatingL2Id();
+  const openL2 = new RotatingL2Id();
+  let announcementNo = 0;
 
   const apply = (a: DiscoveryAllocation) => {
     st.allocationsReceived++;
     st.epoch = a.epoch;
     option = a.option;
+    slotMs = a.slotMs;
     // Keep the announcer while its code and key are unchanged: option 2 allows one announcement per slot.
     const ownKey = `${a.announce.restricted.code}:${a.announce.restricted.key}:${a.option}`;
     if (ownKey !== announcerKey) {
@@ -216,12 +225,13 @@ export async function startUeDiscovery(
     },
     'discovery started',
   );
-  // Discovery latency: first announcement heard from a PC5 source -> first match of that source.
-  const firstHeard = new Map<number, number>();
-  const matched = new Set<number>();
+  // Discovery latency: listening started -> first match of each announcer (owner) per mode. Announcers rotate their
+  // PC5 source L2 IDs, so a monitor cannot tell which unmatched announcement came from whom (that is the point).
+  const matched = new Set<string>();
+  let listenStart = 0;
   let running = false;
   const myL2 = medium.l2Id;
-  const record = (mode: 'restricted' | 'open', owner: string, src: number, label: string) => {
+  const record = (mode: 'restricted' | 'open', owner: string, label: string) => {
     const t = now();
     const d = st.discovered[mode][owner];
     if (d) {
@@ -229,38 +239,31 @@ export async function startUeDiscovery(
       d.lastMs = t;
     } else st.discovered[mode][owner] = { count: 1, firstMs: t, lastMs: t };
     metrics.discoveryMatches.inc({ mode: label });
-    const key = src * 2 + (mode === 'open' ? 1 : 0);
+    const key = `${mode}:${owner}`;
     if (!matched.has(key)) {
       matched.add(key);
-      const h = firstHeard.get(key);
-      if (h !== undefined)
-        metrics.discoveryLatencySeconds.observe({ mode: label }, (performance.now() - h) / 1000);
+      metrics.discoveryLatencySeconds.observe({ mode: label }, (performance.now() - listenStart) / 1000);
     }
   };
+  const ownL2 = new Set<number>();
   const offFrame = medium.onFrame((frame, meta) => {
     if (frame.type !== 'discovery_announce' || !meta.group || frame.srcL2Id === myL2) return;
+    if (ownL2.has(frame.srcL2Id)) return; // our own announcement under a rotated L2 ID
     if (meta.group.address !== group.address || meta.group.port !== group.port) return;
     if (!running) return;
     const p = frame.payload;
     const isOpen = p.length > 1 && p[1] === DISCOVERY_KINDS.open;
-    const key = frame.srcL2Id * 2 + (isOpen ? 1 : 0);
-    if (!firstHeard.has(key) && firstHeard.size < 100_000) firstHeard.set(key, performance.now());
     const t = now();
     if (isOpen) {
       if (!openMon) return;
       const ev = openMon.receive(p, t);
-      if (ev.type === 'match') record('open', ev.owner, frame.srcL2Id, 'open');
+      if (ev.type === 'match') record('open', ev.owner, 'open');
       else reject(ev.cause);
     } else {
       if (!restrictedMon) return;
       const ev = restrictedMon.receive(p, t);
       if (ev.type === 'match')
-        record(
-          'restricted',
-          ev.owner,
-          frame.srcL2Id,
-          ev.option === 'nonce' ? 'restricted_nonce' : 'restricted_slot',
-        );
+        record('restricted', ev.owner, ev.option === 'nonce' ? 'restricted_nonce' : 'restricted_slot');
       else reject(ev.cause);
     }
   });
@@ -270,12 +273,27 @@ export async function startUeDiscovery(
   };
 
   let timer: NodeJS.Timeout | undefined;
+  const srcL2 = (rot: RotatingL2Id, epoch: string): number => {
+    if (!cfg.rotateL2Id) return myL2;
+    const id = rot.idFor(epoch);
+    ownL2.add(id);
+    if (ownL2.size > 64) ownL2.delete(ownL2.values().next().value!);
+    return id;
+  };
   const announce = () => {
     const t = now();
+    const slot = timeSlot(t, slotMs);
     if (cfg.restricted && restrictedAnn) {
       const p = restrictedAnn.announce(t);
       if (p) {
-        medium.sendToGroup(group, { type: 'discovery_announce', dstL2Id: 0xffffff, payload: p });
+        // Option 2's ID changes per slot, option 1's per announcement: the L2 ID follows it.
+        const epoch = option === 'time-slot' ? `s${slot}` : `n${announcementNo++}`;
+        medium.sendToGroup(group, {
+          type: 'discovery_announce',
+          dstL2Id: 0xffffff,
+          srcL2Id: srcL2(restrictedL2, epoch),
+          payload: p,
+        });
         st.announcementsSent++;
         metrics.discoveryAnnouncements.inc({
           mode: option === 'nonce' ? 'restricted_nonce' : 'restricted_slot',
@@ -286,6 +304,7 @@ export async function startUeDiscovery(
       medium.sendToGroup(group, {
         type: 'discovery_announce',
         dstL2Id: 0xffffff,
+        srcL2Id: srcL2(openL2, `s${slot}`),
         payload: openAnn.announce(t),
       });
       st.announcementsSent++;
@@ -296,6 +315,7 @@ export async function startUeDiscovery(
   return {
     startTraffic() {
       running = true;
+      listenStart = performance.now();
       if (!st.registered || timer) return;
       const first = setTimeout(() => {
         announce();

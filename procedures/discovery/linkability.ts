@@ -1,7 +1,8 @@
 // A passive observer of discovery announcements (TR 33.833 key issue #2.1/#2.2, privacy): it holds no key and
 // tries to link announcements over time by what it sees in the payload. With a static identifier every
 // announcement of a UE links to the previous one; with rotating identifiers (solution #2.1) nothing repeats.
-// The PC5 layer-2 source ID is not considered here (docs/discovery.md: it must rotate too; that is the PC5 layer).
+// The observer also tries the PC5 source Layer-2 ID of the frame, when given: a static L2 ID links everything the
+// payload rotation hides (procedures/discovery/l2-rotation.ts rotates it with the payload ID).
 import { toHex } from '../../crypto-core/bytes.js';
 import { decodeDiscovery } from './messages.js';
 
@@ -24,15 +25,23 @@ export function observableId(payload: Uint8Array): string | undefined {
  */
 export class LinkabilityObserver {
   private readonly lastSenderById = new Map<string, string>();
+  private readonly lastSenderByL2 = new Map<number, string>();
   private readonly sendersSeen = new Set<string>();
   linkable = 0;
+  /** Announcements linked to the same sender's earlier one by the payload ID. */
   linked = 0;
   wrongLinks = 0;
+  /** Announcements linked to the same sender's earlier one by the PC5 source L2 ID. */
+  linkedByL2 = 0;
 
-  observe(trueSender: string, payload: Uint8Array): void {
+  observe(trueSender: string, payload: Uint8Array, srcL2Id?: number): void {
     const id = observableId(payload);
     if (this.sendersSeen.has(trueSender)) this.linkable++;
     this.sendersSeen.add(trueSender);
+    if (srcL2Id !== undefined) {
+      if (this.lastSenderByL2.get(srcL2Id) === trueSender) this.linkedByL2++;
+      this.lastSenderByL2.set(srcL2Id, trueSender);
+    }
     if (id === undefined) return;
     const prev = this.lastSenderById.get(id);
     if (prev !== undefined) {
@@ -44,5 +53,10 @@ export class LinkabilityObserver {
 
   get linkRate(): number {
     return this.linkable === 0 ? 0 : this.linked / this.linkable;
+  }
+
+  /** Link rate through the PC5 source L2 ID (0 when no L2 IDs were given). */
+  get l2LinkRate(): number {
+    return this.linkable === 0 ? 0 : this.linkedByL2 / this.linkable;
   }
 }

@@ -10,6 +10,7 @@ import {
   discoveryIdKey,
   verifyMatchReport,
 } from '../../procedures/discovery/discovery-request-response.js';
+import { RotatingL2Id } from '../../procedures/discovery/l2-rotation.js';
 import { LinkabilityObserver } from '../../procedures/discovery/linkability.js';
 import { decodeDiscovery, encodeDiscovery, timeSlot } from '../../procedures/discovery/messages.js';
 import {
@@ -393,4 +394,35 @@ test('linkability: a passive observer links every static-ID announcement and non
     for (let i = 0; i < 20; i++) staticObs.observe(`u${j}`, fixed);
   });
   assert.equal(staticObs.linkRate, 1);
+});
+
+test('L2 ID rotation: an observer linking by the PC5 source L2 ID links every announcement of a fixed L2 ID and none when it rotates with the over-the-air ID', () => {
+  const users = Array.from({ length: 5 }, () => code());
+  const anns = users.map((u) => new RestrictedAnnouncer(u, { option: 'time-slot', slotMs: SLOT }));
+  const rot = users.map(() => new RotatingL2Id());
+  const rotating = new LinkabilityObserver();
+  const fixed = new LinkabilityObserver();
+  for (let i = 0; i < 20; i++) {
+    for (const [j, a] of anns.entries()) {
+      const p = a.announce(T0 + i * SLOT)!;
+      rotating.observe(`u${j}`, p, rot[j]!.idFor(`slot${i}`));
+      fixed.observe(`u${j}`, p, 0x1000 + j);
+    }
+  }
+  assert.equal(fixed.l2LinkRate, 1);
+  assert.equal(rotating.l2LinkRate, 0);
+  assert.equal(rotating.linkRate, 0);
+  // Same epoch, same ID; a new epoch never reuses the previous ID; 0 and broadcast are never chosen.
+  const r = new RotatingL2Id();
+  const a = r.idFor('e1');
+  assert.equal(r.idFor('e1'), a);
+  assert.notEqual(r.idFor('e2'), a);
+  const seq = [7, 7, 7, 9];
+  const forced = new RotatingL2Id(() => seq.shift()!);
+  assert.equal(forced.idFor('x'), 7);
+  assert.equal(forced.idFor('y'), 9, 'a repeat of the previous ID is drawn again');
+  for (let i = 0; i < 1000; i++) {
+    const id = r.idFor(`k${i}`);
+    assert.ok(id > 0 && id < 0xffffff);
+  }
 });
