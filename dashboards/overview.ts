@@ -75,6 +75,58 @@ export function overview() {
         q(`sum by (outcome) (prosec_radius_requests_total{${RUN}})`, 'RADIUS {{outcome}}'),
       ]),
     )
+    .withRow(new RowBuilder('Discovery'))
+    .withPanel(
+      timeseries(
+        'Discovery latency (p50, p95, p99): listening start to first match per announcer',
+        's',
+        percentiles('prosec_discovery_latency_seconds', RUN, 'mode', ''),
+        { w: 8 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Discovery announcements and matches',
+        'pps',
+        [
+          q(`sum by (mode) (${rate('prosec_discovery_announcements_sent_total')})`, 'announced {{mode}}'),
+          q(`sum by (mode) (${rate('prosec_discovery_matches_total')})`, 'matched {{mode}}'),
+        ],
+        { w: 8 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Discovery rejections and registrations (cumulative)',
+        'none',
+        [
+          q(`sum by (cause) (prosec_discovery_rejected_total{${RUN}})`, 'announcement rejected: {{cause}}'),
+          q(`sum by (result) (prosec_registrations_total{${RUN}})`, 'registration {{result}}'),
+          q(
+            `sum by (stage, cause) (prosec_registration_throttled_total{${RUN}})`,
+            'throttled {{stage}} {{cause}}',
+          ),
+          q(`sum by (result) (prosec_discovery_match_reports_total{${RUN}})`, 'match report {{result}}'),
+        ],
+        { w: 8 },
+      ),
+    )
+    .withRow(new RowBuilder('Group communication'))
+    .withPanel(
+      timeseries('GMK distribution and group call set-up (p50, p95, p99)', 's', [
+        ...percentiles('prosec_group_gmk_distribution_seconds', RUN, 'solution', 'GMK'),
+        ...percentiles('prosec_group_call_setup_seconds', RUN, 'solution', 'call set-up'),
+      ]),
+    )
+    .withPanel(
+      timeseries('Group media and decrypt failures', 'none', [
+        q(`sum by (direction) (${rate('prosec_group_media_packets_total')})`, 'media PDUs/s {{direction}}'),
+        q(
+          `sum by (stage, cause) (prosec_group_decrypt_failures_total{${RUN}})`,
+          'decrypt failures (cumulative) {{stage}} {{cause}}',
+        ),
+      ]),
+    )
     .withRow(new RowBuilder('Latency'))
     .withPanel(
       timeseries(
