@@ -33,6 +33,18 @@ export const discoveryScenarioSchema = z
      * one L2 ID, which lets a passive observer link every announcement (the baseline of the linkability check).
      */
     rotateL2Id: z.boolean().default(true),
+    /**
+     * Model B (solution #2.2): every user also sends discovery requests for the users that permit it, every
+     * `requestEvery`; responses carry a MIC under the target's key, checked by the discoverer (`verifyAt: local`) or
+     * by the ProSe Function from a match report over PC3 (`prose-function`: the discoverer holds only K_id).
+     */
+    modelB: z
+      .object({
+        verifyAt: z.enum(['local', 'prose-function']).default('local'),
+        requestEvery: durationMs.default(500),
+      })
+      .strict()
+      .optional(),
     /** Application users: which UE (EPSID) each ALUID belongs to, and whom it permits to discover it. */
     users: z
       .array(z.object({ ue: z.string(), aluid: name, permits: z.array(name).default([]) }).strict())
@@ -100,6 +112,7 @@ export function planDiscovery(s: Scenario): DiscoveryPlan | undefined {
     restricted: d.restricted,
     open: d.open,
     rotateL2Id: d.rotateL2Id,
+    ...(d.modelB ? { modelB: { verifyAt: d.modelB.verifyAt, requestEveryMs: d.modelB.requestEvery } } : {}),
   };
   for (const u of d.users) ues.set(u.ue, { aluid: u.aluid, ...common });
   for (const x of d.impostors) ues.set(x.ue, { aluid: `impostor-${x.ue}`, claimAluid: x.claims, ...common });
@@ -134,6 +147,9 @@ export interface DiscoveryUserSummary {
   /** Open discovery: every other registered user. */
   expectedOpen: string[];
   discoveredOpen: string[];
+  /** Model B (when configured): whom this discoverer may find (permitted before the revocation) and found. */
+  expectedModelB?: string[];
+  discoveredModelB?: string[];
   /** Restricted discovery: announcements rejected by this monitor, by cause. */
   rejected: Record<string, number>;
 }
@@ -190,6 +206,15 @@ export function summariseDiscovery(
       discoveredBefore: before,
       expectedOpen: d.open ? registered.filter((x) => x !== u.aluid).sort() : [],
       discoveredOpen: Object.keys(st?.discovered.open ?? {}).sort(),
+      ...(d.modelB
+        ? {
+            expectedModelB: permittedBy(false),
+            discoveredModelB: Object.entries(st?.discovered.modelB ?? {})
+              .filter(([, p]) => revokedAtMs === undefined || p.firstMs < revokedAtMs)
+              .map(([k]) => k)
+              .sort(),
+          }
+        : {}),
       rejected: st?.rejectedByCause ?? {},
     };
     if (revokedAtMs !== undefined) {
@@ -209,6 +234,10 @@ export function summariseDiscovery(
       if (out.expectedAfter && !eq(out.expectedAfter, out.discoveredAfter ?? []))
         problems.push(
           `discovery: after the revocation ${u.aluid} discovered [${out.discoveredAfter}] but is permitted [${out.expectedAfter}]`,
+        );
+      if (out.expectedModelB && !eq(out.expectedModelB, out.discoveredModelB ?? []))
+        problems.push(
+          `discovery: ${u.aluid} Model B discovered [${out.discoveredModelB}] but is permitted [${out.expectedModelB}]`,
         );
       if (!eq(out.expectedOpen, out.discoveredOpen))
         problems.push(
@@ -251,6 +280,8 @@ export function formatDiscovery(d: DiscoverySummary | undefined): string[] {
     if (u.expectedAfter)
       line += `; after revocation ${list(u.discoveredAfter)} (permitted ${list(u.expectedAfter)})`;
     line += `; open ${list(u.discoveredOpen)}`;
+    if (u.expectedModelB)
+      line += `; Model B ${list(u.discoveredModelB)} (permitted ${list(u.expectedModelB)})`;
     lines.push(line);
   }
   const rej = Object.entries(d.rejected).filter(([, v]) => v > 0);

@@ -6,7 +6,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { fromHex } from '../../crypto-core/bytes.js';
+import { fromHex, toHex } from '../../crypto-core/bytes.js';
+import {
+  DiscoveryRequester,
+  DiscoveryResponder,
+  discoveryIdKey,
+  type RequestTarget,
+} from '../../procedures/discovery/discovery-request-response.js';
 import { RotatingL2Id } from '../../procedures/discovery/l2-rotation.js';
 import { DISCOVERY_KINDS, timeSlot } from '../../procedures/discovery/messages.js';
 import {
@@ -41,6 +47,11 @@ export const ueDiscoveryConfigSchema = z
     restricted: z.boolean(),
     open: z.boolean(),
     rotateL2Id: z.boolean().default(true),
+    /** Model B (solution #2.2) requests for the permitted targets, verified locally or by the ProSe Function. */
+    modelB: z
+      .object({ verifyAt: z.enum(['local', 'prose-function']), requestEveryMs: z.number().int().positive() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type UeDiscoveryConfig = z.output<typeof ueDiscoveryConfigSchema>;
@@ -62,7 +73,7 @@ export interface UeDiscoveryStatus {
   watchedOpen: number;
   announcementsSent: number;
   /** Per mode ('restricted', 'open'): ALUID -> matches (wall-clock ms of the first and last). */
-  discovered: Record<'restricted' | 'open', Record<string, DiscoveredPeer>>;
+  discovered: Record<'restricted' | 'open' | 'modelB', Record<string, DiscoveredPeer>>;
   rejectedByCause: Record<string, number>;
   hmacs: number;
   verifications: number;
@@ -100,7 +111,7 @@ export async function startUeDiscovery(
     watchedRestricted: 0,
     watchedOpen: 0,
     announcementsSent: 0,
-    discovered: { restricted: {}, open: {} },
+    discovered: { restricted: {}, open: {}, modelB: {} },
     rejectedByCause: {},
     hmacs: 0,
     verifications: 0,
@@ -127,6 +138,12 @@ export async function startUeDiscovery(
   let openAnn: OpenAnnouncer | undefined;
   let restrictedMon: RestrictedMonitor | undefined;
   let openMon: OpenMonitor | undefined;
+  // Model B: this UE answers requests for its own code and asks for the users that permit it.
+  let responder: DiscoveryResponder | undefined;
+  let requester: DiscoveryRequester | undefined;
+  let modelBTargets: RequestTarget[] = [];
+  const requestL2 = new RotatingL2Id();
+  let requestNo = 0;
   let option: 'nonce' | 'time-slot' = 'nonce';
   let slotMs = 500;
   let announcerKey = '';
@@ -167,6 +184,18 @@ export async function startUeDiscovery(
     );
     if (openMon) st.verifications += openMon.verifications;
     openMon = om;
+    if (cfg.modelB) {
+      const own = { code: fromHex(a.announce.restricted.code), key: fromHex(a.announce.restricted.key) };
+      responder = new DiscoveryResponder({ mode: 'mic', slotMs: a.slotMs, own });
+      requester = new DiscoveryRequester({ mode: 'mic', slotMs: a.slotMs, verifyAt: cfg.modelB.verifyAt });
+      modelBTargets = a.monitor.restricted.map((e) => {
+        const c = { code: fromHex(e.code), key: fromHex(e.key) };
+        // With the ProSe Function in the loop the discoverer keeps only K_id, never the MIC key.
+        return cfg.modelB!.verifyAt === 'local'
+          ? { owner: e.aluid, code: c.code, key: c.key }
+          : { owner: e.aluid, code: c.code, idKey: discoveryIdKey(c) };
+      });
+    }
     saveProtectedConfig(storeFile, deviceKey, config.id, a);
     st.configStored++;
     st.watchedRestricted = a.monitor.restricted.length;
@@ -231,7 +260,7 @@ export async function startUeDiscovery(
   let listenStart = 0;
   let running = false;
   const myL2 = medium.l2Id;
-  const record = (mode: 'restricted' | 'open', owner: string, label: string) => {
+  const record = (mode: 'restricted' | 'open' | 'modelB', owner: string, label: string) => {
     const t = now();
     const d = st.discovered[mode][owner];
     if (d) {
@@ -246,11 +275,47 @@ export async function startUeDiscovery(
     }
   };
   const ownL2 = new Set<number>();
+  const onModelB = (type: 'discovery_request' | 'discovery_response', p: Uint8Array) => {
+    const t = now();
+    if (type === 'discovery_request') {
+      if (!responder) return;
+      const ev = responder.receive(p, t);
+      if (ev.type === 'respond') {
+        medium.sendToGroup(group, {
+          type: 'discovery_response',
+          dstL2Id: 0xffffff,
+          srcL2Id: srcL2(requestL2, `q${requestNo++}`),
+          payload: ev.payload,
+        });
+      } else if (ev.cause !== 'unknown') reject(ev.cause); // requests for other UEs are not rejections
+      return;
+    }
+    if (!requester) return;
+    const ev = requester.receive(p, t);
+    if (ev.type === 'match') record('modelB', ev.owner, 'model_b');
+    else if (ev.type === 'match_report') {
+      void pc3
+        .request('discovery_match_report', {
+          code: toHex(ev.code),
+          requestNonce: toHex(ev.requestNonce),
+          response: toHex(ev.response),
+        })
+        .then((r) => {
+          if (r.type === 'discovery_match_ack' && r.body.ok) record('modelB', ev.owner, 'model_b_pf');
+          else if (r.type === 'discovery_match_ack') reject(r.body.cause ?? 'unknown');
+        })
+        .catch((e) => log.warn({ err: (e as Error).message }, 'match report failed'));
+    } else if (ev.cause !== 'unknown') reject(ev.cause); // responses to other UEs' requests
+  };
   const offFrame = medium.onFrame((frame, meta) => {
-    if (frame.type !== 'discovery_announce' || !meta.group || frame.srcL2Id === myL2) return;
-    if (ownL2.has(frame.srcL2Id)) return; // our own announcement under a rotated L2 ID
-    if (meta.group.address !== group.address || meta.group.port !== group.port) return;
-    if (!running) return;
+    if (!meta.group || meta.group.address !== group.address || meta.group.port !== group.port) return;
+    // Our own frames (node L2 ID, or one of our rotated ones) loop back on the group.
+    if (!running || frame.srcL2Id === myL2 || ownL2.has(frame.srcL2Id)) return;
+    if (frame.type === 'discovery_request' || frame.type === 'discovery_response') {
+      onModelB(frame.type, frame.payload);
+      return;
+    }
+    if (frame.type !== 'discovery_announce') return;
     const p = frame.payload;
     const isOpen = p.length > 1 && p[1] === DISCOVERY_KINDS.open;
     const t = now();
@@ -273,12 +338,25 @@ export async function startUeDiscovery(
   };
 
   let timer: NodeJS.Timeout | undefined;
+  let requestTimer: NodeJS.Timeout | undefined;
   const srcL2 = (rot: RotatingL2Id, epoch: string): number => {
     if (!cfg.rotateL2Id) return myL2;
     const id = rot.idFor(epoch);
     ownL2.add(id);
     if (ownL2.size > 64) ownL2.delete(ownL2.values().next().value!);
     return id;
+  };
+  const requestAll = () => {
+    if (!requester) return;
+    const t = now();
+    for (const target of modelBTargets) {
+      medium.sendToGroup(group, {
+        type: 'discovery_request',
+        dstL2Id: 0xffffff,
+        srcL2Id: srcL2(requestL2, `q${requestNo++}`),
+        payload: requester.request(target, t),
+      });
+    }
   };
   const announce = () => {
     const t = now();
@@ -322,8 +400,11 @@ export async function startUeDiscovery(
         timer = setInterval(announce, cfg.announceEveryMs);
       }, Math.random() * Math.min(cfg.announceEveryMs, 200));
       timer = first;
+      if (cfg.modelB) requestTimer = setInterval(requestAll, cfg.modelB.requestEveryMs);
     },
     stopTraffic() {
+      if (requestTimer) clearInterval(requestTimer);
+      requestTimer = undefined;
       if (timer) {
         clearTimeout(timer);
         clearInterval(timer);

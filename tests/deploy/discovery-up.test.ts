@@ -124,6 +124,10 @@ test('prosec up scenarios/discovery.yaml: permissions hold before and after a re
       'Mary does not see Peter (nor anyone: nobody permits her)',
     );
     assert.deepEqual(u.mary!.discoveredOpen, ['ann', 'john', 'peter']);
+    // Model B with the ProSe Function checking each response's MIC (match reports over PC3).
+    assert.deepEqual(u.john!.discoveredModelB, ['mary']);
+    assert.deepEqual(u.peter!.discoveredModelB, ['john']);
+    assert.deepEqual(u.mary!.discoveredModelB, [], 'nobody permits Mary: she has no key to query with');
     assert.equal(d.impostorsRejected, 1);
     assert.ok(
       (u.peter!.rejected.replay ?? 0) + (u.peter!.rejected.stale ?? 0) >= 2,
