@@ -1,7 +1,7 @@
 // prosec command line: up, down, validate, node.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BENCH_USAGE } from './bench/usage.js';
@@ -18,6 +18,9 @@ const USAGE = `usage:
       Stops runs started with --detach (and any node they left behind).
   prosec validate scenario.yaml
       Checks a scenario file and prints the resolved scenario.
+  prosec attack [scenario.yaml] [--threat ID,...] [--out DIR] [--runs-dir DIR] [--json] [--docs FILE]
+      Runs live attacks by an adversary process against the defences and against a weakened control, and writes
+      the threat matrix (default scenario: scenarios/attack.yaml; docs/threat-matrix.md). Exit 1 if a row fails.
   prosec node --config FILE | (env PROSEC_NODE_CONFIG)
       Runs one node process (what the orchestrator spawns).
 ${BENCH_USAGE}`;
@@ -31,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return down(rest);
     case 'validate':
       return validate(rest);
+    case 'attack':
+      return attack(rest);
     case 'bench': {
       const { benchCommand } = await import('./bench/command.js');
       return benchCommand(rest);
@@ -50,6 +55,49 @@ async function main(argv: string[]): Promise<number> {
       console.error(`prosec: unknown command '${cmd}'\n${USAGE}`);
       return 2;
   }
+}
+
+async function attack(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      threat: { type: 'string' },
+      out: { type: 'string' },
+      'runs-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      docs: { type: 'string' },
+    },
+  });
+  const { THREATS, runThreatMatrix, threatMatrixDoc, threatMatrixMarkdown, writeThreatMatrix } = await import(
+    './attack.js'
+  );
+  const threats = values.threat?.split(',').map((t) => t.trim());
+  const unknown = threats?.filter((t) => !THREATS.some((x) => x.id === t)) ?? [];
+  if (unknown.length) {
+    console.error(
+      `prosec attack: unknown threat ${unknown.join(', ')} (known: ${THREATS.map((t) => t.id).join(', ')})`,
+    );
+    return 2;
+  }
+  const file = resolve(positionals[0] ?? join(dirname(DEFAULT_SCENARIO_FILE), 'attack.yaml'));
+  const scenario = loadScenario(file);
+  const runsDir = resolve(values['runs-dir'] ?? 'runs');
+  const m = await runThreatMatrix({
+    scenario,
+    scenarioFile: file,
+    runsDir,
+    ...(threats ? { threats } : {}),
+    progress: (l) => console.error(l),
+  });
+  const out = resolve(values.out ?? join(runsDir, `threat-matrix-${m.generatedAt.replace(/[:.]/g, '-')}`));
+  writeThreatMatrix(m, out);
+  if (values.docs) writeFileSync(resolve(values.docs), threatMatrixDoc(m));
+  if (values.json) console.log(JSON.stringify(m, null, 2));
+  else
+    console.log(`${threatMatrixMarkdown(m)}
+written: ${join(out, 'threat-matrix.md')}, threat-matrix.json`);
+  return m.ok ? 0 : 1;
 }
 
 async function up(args: string[]): Promise<number> {

@@ -34,7 +34,12 @@ export function planGroupSecurity(
         u = { groups: [], calls: [], media: gs.media };
         ues.set(m, u);
       }
-      u.groups.push({ groupId: g.group, solution: g.solution, mediaIntegrity: g.mediaIntegrity });
+      u.groups.push({
+        groupId: g.group,
+        solution: g.solution,
+        mediaIntegrity: g.mediaIntegrity,
+        insecure: g.insecure,
+      });
     }
   }
   for (const c of gs.calls) {
@@ -100,7 +105,7 @@ export interface GroupSecuritySummary {
     /** Initiator sent the call-init -> member installed the Group Security Context. */
     callSetupMs: Dist;
   }[];
-  media: { sent: number; received: number; bytesReceived: number };
+  media: { sent: number; received: number; bytesReceived: number; duplicatesAccepted: number };
   failuresByCause: Record<string, number>;
   removedMembers: {
     group: string;
@@ -131,11 +136,12 @@ export function summariseGroupSecurity(
       ?.groups ?? {};
   const problems: string[] = [];
   const failuresByCause: Record<string, number> = {};
-  const media = { sent: 0, received: 0, bytesReceived: 0 };
+  const media = { sent: 0, received: 0, bytesReceived: 0, duplicatesAccepted: 0 };
   for (const u of ueSt.values()) {
     media.sent += u.mediaSent;
     media.received += u.mediaReceived;
     media.bytesReceived += u.mediaBytesReceived;
+    media.duplicatesAccepted += u.mediaDuplicatesAccepted ?? 0;
     for (const [k, v] of Object.entries(u.failures)) failuresByCause[k] = (failuresByCause[k] ?? 0) + v;
   }
   const groups = gs.groups.map((g) => {

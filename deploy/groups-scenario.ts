@@ -37,6 +37,17 @@ export const groupSecuritySchema = z
              * false is TS 33.303's one-to-many profile, ciphering only (docs/group.md, "Media protection").
              */
             mediaIntegrity: z.boolean().default(true),
+            /**
+             * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
+             * replay window at the receivers.
+             */
+            insecure: z
+              .object({
+                nullCipher: z.boolean().default(false),
+                noReplayProtection: z.boolean().default(false),
+              })
+              .strict()
+              .default({ nullCipher: false, noReplayProtection: false }),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z
               .array(z.object({ member: nodeId, after: duration }).strict())

@@ -96,6 +96,8 @@ export interface RunSummary {
   groupSecurity?: GroupSecuritySummary;
   /** ProSe discovery (scenario discovery), when the scenario has it. */
   discovery?: DiscoverySummary;
+  /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
+  adversary?: Record<string, Record<string, number>>;
   nodes: {
     id: string;
     role: RoleName;
@@ -390,6 +392,21 @@ export class Run {
         await Promise.all(inFlight);
         this.checkAbort();
       }
+      if (s.adversary) {
+        this.phase = 'start-up of the adversary';
+        // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys.
+        const adversary = this.spawn({
+          role: 'adversary',
+          id: 'adversary',
+          roleConfig: {
+            attacks: s.adversary.attacks,
+            groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
+          },
+        });
+        ues.push(adversary);
+        await adversary.waitReady(s.readyTimeout).catch(() => undefined);
+        this.checkAbort();
+      }
       const notReady = ues.filter((u) => !u.ready);
       for (const u of notReady) problems.push(`${u.id} never became ready`);
       startupSeconds = (performance.now() - t0) / 1000;
@@ -506,7 +523,17 @@ export class Run {
   async teardown(): Promise<void> {
     this.tearingDown = true;
     this.phase = 'teardown';
-    const order: RoleName[] = ['remote-ue', 'relay', 'ue', 'prose-function', 'network', 'aaa', 'kms'];
+    const order: RoleName[] = [
+      'adversary',
+      'remote-ue',
+      'relay',
+      'ue',
+      'group-manager',
+      'prose-function',
+      'network',
+      'aaa',
+      'kms',
+    ];
     for (const role of order) {
       await Promise.all(this.nodes.filter((n) => n.role === role).map((n) => n.stop(5000)));
     }
@@ -637,6 +664,12 @@ export class Run {
       ...(relay ? { relay: relay.summary } : {}),
       ...(directLinks ? { directLinks } : {}),
       ...(groupSecurity ? { groupSecurity: groupSecurity.summary } : {}),
+      ...(() => {
+        const adv = a.statuses.find((x) => x.role === 'adversary')?.details as
+          | { adversary?: Record<string, Record<string, number>> }
+          | undefined;
+        return adv?.adversary ? { adversary: adv.adversary } : {};
+      })(),
       ...(discovery ? { discovery } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { ATTACK_IDS, type AttackId } from '../nodes/adversary/index.js';
 import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
 
@@ -147,6 +148,11 @@ export const scenarioSchema = z
     groupSecurity: groupSecuritySchema.optional(),
     /** ProSe discovery: users, permissions, restricted/open announcements, revocation (docs/discovery.md). */
     discovery: discoveryScenarioSchema.optional(),
+    /** An adversary process on the PC5 groups running attack modules (docs/threat-matrix.md; `prosec attack`). */
+    adversary: z
+      .object({ attacks: z.array(z.enum(ATTACK_IDS as [AttackId, ...AttackId[]])).min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

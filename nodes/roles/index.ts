@@ -11,4 +11,5 @@ export const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
   relay: () => import('./relay.js'),
   'remote-ue': () => import('./remote-ue.js'),
   'group-manager': () => import('./group-manager.js'),
+  adversary: () => import('./adversary.js'),
 };

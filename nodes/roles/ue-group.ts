@@ -48,6 +48,10 @@ export const ueGroupConfigSchema = z
             groupId: z.string(),
             solution: z.enum(['standard', 'pc3']),
             mediaIntegrity: z.boolean().default(true),
+            insecure: z
+              .object({ nullCipher: z.boolean(), noReplayProtection: z.boolean() })
+              .strict()
+              .default({ nullCipher: false, noReplayProtection: false }),
           })
           .strict(),
       )
@@ -87,6 +91,8 @@ export interface UeGroupStatus {
   callSetupMs: Record<string, number[]>;
   mediaSent: number;
   mediaReceived: number;
+  /** Media PDUs accepted although an identical (GSK, sender, COUNT) was accepted before: replays that got through. */
+  mediaDuplicatesAccepted: number;
   mediaBytesReceived: number;
   failures: Record<string, number>;
 }
@@ -154,6 +160,7 @@ export async function startUeGroupSecurity(
     callSetupMs: {},
     mediaSent: 0,
     mediaReceived: 0,
+    mediaDuplicatesAccepted: 0,
     mediaBytesReceived: 0,
     failures: {},
   };
@@ -173,17 +180,25 @@ export async function startUeGroupSecurity(
     callStart: Map<number, number>;
   }
   const joined = new Map<string, Joined>();
+  const mediaSeen = new Set<string>();
   const byKey = new Map<string, Joined>();
   for (const g of cfg.groups) {
     const pg = prose.groups.find((x) => x.groupId === g.groupId);
     if (!pg) continue; // not a member according to the ProSe configuration
-    const algs = g.mediaIntegrity ? DEFAULT_GROUP_MEDIA_ALGS : TS33303_GROUP_MEDIA_ALGS;
+    const base = g.mediaIntegrity ? DEFAULT_GROUP_MEDIA_ALGS : TS33303_GROUP_MEDIA_ALGS;
+    // Insecure controls (threat matrix only): NEA0 leaves the media in clear.
+    const algs = g.insecure.nullCipher ? { ...base, cipherAlg: 0 as const } : base;
+    if (g.insecure.nullCipher || g.insecure.noReplayProtection)
+      log.warn(
+        { group: g.groupId, insecure: g.insecure },
+        'INSECURE group media configuration (threat-matrix control)',
+      );
     const j: Joined = {
       id: g.groupId,
       solution: g.solution,
       group: { address: pg.multicastAddress, port: pg.port },
       l2: pg.l2GroupId,
-      rx: new GroupMediaReceiver(pg.l2GroupId, algs),
+      rx: new GroupMediaReceiver(pg.l2GroupId, algs, 4096, 1024, !g.insecure.noReplayProtection),
       algs,
       callStart: new Map(),
     };
@@ -366,6 +381,13 @@ export async function startUeGroupSecurity(
       }
       st.mediaReceived++;
       st.mediaBytesReceived += r.payload.length;
+      // Ground truth for the threat matrix: a PDU the protection layer accepted twice (a successful replay).
+      const seenKey = `${r.gskId}:${r.senderL2}:${r.count}`;
+      if (mediaSeen.has(seenKey)) st.mediaDuplicatesAccepted++;
+      else {
+        if (mediaSeen.size >= 200_000) mediaSeen.clear();
+        mediaSeen.add(seenKey);
+      }
       metrics.groupMediaPackets.inc({ direction: 'rx' });
       metrics.groupMediaBytes.inc({ direction: 'rx' }, r.payload.length);
       if (afterRemoval(j)) {

@@ -116,6 +116,8 @@ export class GroupMediaReceiver {
     private readonly algs: GroupMediaAlgorithms = DEFAULT_GROUP_MEDIA_ALGS,
     private readonly maxSenders = 4096,
     private readonly windowSize = 1024,
+    /** false only for the threat matrix's weakened control: no replay window. */
+    private readonly replayCheck = true,
   ) {}
 
   addCall(gskId: number, gsk: Uint8Array): void {
@@ -153,6 +155,7 @@ export class GroupMediaReceiver {
         senderKeys(gsk, senderL2, ptkId, this.groupL2, this.algs),
         policyOf(this.algs),
         this.windowSize,
+        this.replayCheck,
       );
     }
     const r = ctx.unprotect(data.subarray(GROUP_MEDIA_HEADER_BYTES), inPlace);

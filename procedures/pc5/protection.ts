@@ -188,6 +188,8 @@ export class Pc5RxContext {
     private readonly keys: ProtectionKeys,
     private readonly policy: ProtectionPolicy,
     private readonly windowSize = 1024,
+    /** false only for the threat matrix's weakened controls (docs/threat-matrix.md): replays are then accepted. */
+    private readonly replayCheck = true,
   ) {
     checkKeys(keys, policy);
     if (!Number.isInteger(windowSize) || windowSize < 32 || windowSize % 32 !== 0) {
@@ -236,7 +238,7 @@ export class Pc5RxContext {
         return { ok: false, reason: 'mac', count };
       }
     }
-    const replay = this.checkReplay(count);
+    const replay = this.replayCheck ? this.checkReplay(count) : undefined;
     if (replay) return { ok: false, reason: replay, count };
     const body = pdu.subarray(PROTECTED_HEADER_BYTES, end);
     let payload: Uint8Array;

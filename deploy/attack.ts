@@ -1,0 +1,218 @@
+// `prosec attack` (docs/threat-matrix.md): runs the threat-matrix scenario twice with an adversary process on the PC5
+// groups — once with the defences as configured, once with them deliberately weakened (the control) — and writes the
+// threat matrix: a row passes only if its attack fails against the defence and succeeds against the control.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Run, type RunSummary } from './orchestrator.js';
+import type { Scenario } from './scenario.js';
+import { coverageMarkdown } from './threat-coverage.js';
+
+export interface ThreatEvidence {
+  /** What the attack achieved in one run, in words, from the counters. */
+  observed: string;
+  succeeded: boolean;
+}
+
+export interface ThreatDefinition {
+  id: string;
+  keyIssue: string;
+  threat: string;
+  defence: string;
+  /** How the control run weakens the scenario. */
+  control: string;
+  expected: string;
+  /** Reads one run's summary. */
+  evaluate(s: RunSummary): ThreatEvidence;
+}
+
+const ev = (s: RunSummary, attack: string): Record<string, number> => s.adversary?.[attack] ?? {};
+
+export const THREATS: ThreatDefinition[] = [
+  {
+    id: 'tracking',
+    keyIssue: '#2.1',
+    threat: 'A passive observer links a UE’s restricted discovery announcements over time (tracking)',
+    defence: 'rotating over-the-air ID (solution #2.1, option 2) and PC5 source L2 ID rotated with it',
+    control: 'discovery.rotateL2Id: false (the node’s fixed L2 ID)',
+    expected: 'under 5 % of announcements linked; control: over 50 %',
+    evaluate(s) {
+      const e = ev(s, 'tracking');
+      const n = e.announcements ?? 0;
+      const rate = n > 0 ? (e.linked ?? 0) / n : 0;
+      return {
+        observed: `${e.linked ?? 0} of ${n} restricted announcements linked by L2 ID (${(100 * rate).toFixed(1)} %)`,
+        succeeded: n >= 10 && rate > 0.5,
+      };
+    },
+  },
+  {
+    id: 'group-eavesdrop',
+    keyIssue: '#3.1/#3.2',
+    threat: 'A non-member captures group call media on the PC5 multicast group and reads it',
+    defence: '128-NEA2 media ciphering under per-sender PTKs from the call’s GSK (GMK-protected)',
+    control: 'groupSecurity.groups[].insecure.nullCipher: true (128-NEA0)',
+    expected: 'no media frame readable; control: most frames readable',
+    evaluate(s) {
+      const e = ev(s, 'group-eavesdrop');
+      const n = e.frames ?? 0;
+      const hit = e.plaintextFrames ?? 0;
+      return {
+        observed: `${hit} of ${n} captured media frames had readable plaintext`,
+        succeeded: n >= 10 && hit > n / 2,
+      };
+    },
+  },
+  {
+    id: 'group-replay',
+    keyIssue: '#3.2',
+    threat: 'An attacker replays captured group media PDUs to the members',
+    defence: 'per-sender COUNT and replay window at every member',
+    control: 'groupSecurity.groups[].insecure.noReplayProtection: true',
+    expected: 'no replayed PDU accepted (each counted as `replay`); control: replays accepted',
+    evaluate(s) {
+      const e = ev(s, 'group-replay');
+      const replayed = e.replayed ?? 0;
+      const accepted = s.groupSecurity?.media.duplicatesAccepted ?? 0;
+      const rejected = s.groupSecurity?.failuresByCause['media.replay'] ?? 0;
+      return {
+        observed: `${replayed} PDUs replayed; members accepted ${accepted} duplicates and rejected ${rejected} as replays`,
+        succeeded: replayed >= 10 && accepted >= replayed,
+      };
+    },
+  },
+];
+
+/** The control: the same scenario with every defence under test switched off. */
+export function weakened(s: Scenario): Scenario {
+  const c = structuredClone(s);
+  if (c.discovery) c.discovery.rotateL2Id = false;
+  for (const g of c.groupSecurity?.groups ?? []) g.insecure = { nullCipher: true, noReplayProtection: true };
+  return { ...c, name: `${s.name}-control` };
+}
+
+export interface ThreatRow {
+  id: string;
+  keyIssue: string;
+  threat: string;
+  defence: string;
+  control: string;
+  expected: string;
+  defended: ThreatEvidence;
+  weakened: ThreatEvidence;
+  pass: boolean;
+}
+
+export interface ThreatMatrix {
+  generatedAt: string;
+  scenario: string;
+  runs: { defence: string; control: string };
+  ok: boolean;
+  problems: string[];
+  rows: ThreatRow[];
+}
+
+export async function runThreatMatrix(opts: {
+  scenario: Scenario;
+  scenarioFile: string;
+  runsDir: string;
+  threats?: string[];
+  progress?: (line: string) => void;
+}): Promise<ThreatMatrix> {
+  const selected = THREATS.filter((t) => !opts.threats || opts.threats.includes(t.id));
+  const adversary = { attacks: selected.map((t) => t.id) } as Scenario['adversary'];
+  const base: Scenario = { ...opts.scenario, adversary };
+  const run = (s: Scenario) =>
+    new Run({
+      scenario: s,
+      scenarioFile: opts.scenarioFile,
+      runsDir: opts.runsDir,
+      ...(opts.progress ? { progress: opts.progress } : {}),
+    }).execute();
+  opts.progress?.('threat matrix: defended run');
+  const d = await run(base);
+  opts.progress?.('threat matrix: control run (defences off)');
+  const c = await run(weakened(base));
+  const problems = [
+    ...d.problems.map((p) => `defended run: ${p}`),
+    ...c.problems
+      // The control run's own checks may flag what the weakening allows; only failures to run count.
+      .filter((p) => /never became ready|died|aborted|failed during/.test(p))
+      .map((p) => `control run: ${p}`),
+  ];
+  const rows = selected.map((t) => {
+    const defended = t.evaluate(d);
+    const weak = t.evaluate(c);
+    return {
+      id: t.id,
+      keyIssue: t.keyIssue,
+      threat: t.threat,
+      defence: t.defence,
+      control: t.control,
+      expected: t.expected,
+      defended,
+      weakened: weak,
+      pass: !defended.succeeded && weak.succeeded,
+    };
+  });
+  return {
+    generatedAt: new Date().toISOString(),
+    scenario: opts.scenario.name,
+    runs: { defence: d.runDir, control: c.runDir },
+    ok: problems.length === 0 && rows.every((r) => r.pass),
+    problems,
+    rows,
+  };
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|');
+
+export function threatMatrixMarkdown(m: ThreatMatrix): string {
+  const lines = [
+    `Live threat matrix (\`prosec attack\`, scenario \`${m.scenario}\`, ${m.generatedAt}): ${m.rows.filter((r) => r.pass).length} of ${m.rows.length} rows pass.`,
+    '',
+    '| key issue | threat | defence under test | against the defence | against the control (defence off) | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...m.rows.map(
+      (r) =>
+        `| ${r.keyIssue} | ${cell(r.threat)} | ${cell(r.defence)} | ${cell(r.defended.observed)}: attack ${r.defended.succeeded ? 'succeeded' : 'failed'} | ${cell(r.control)}: ${cell(r.weakened.observed)}: attack ${r.weakened.succeeded ? 'succeeded' : 'failed'} | ${r.pass ? 'pass' : '**FAIL**'} |`,
+    ),
+  ];
+  if (m.problems.length) lines.push('', ...m.problems.map((p) => `- problem: ${p}`));
+  return `${lines.join('\n')}\n`;
+}
+
+/** docs/threat-matrix.md: how the matrix works, the live rows of a real run, and the coverage of every threat. */
+export function threatMatrixDoc(m: ThreatMatrix): string {
+  return `# Threat matrix
+
+Generated by \`npm run docs:threat-matrix\` (= \`prosec attack --docs docs/threat-matrix.md\`) from a real run; do not edit
+by hand. The generator is deploy/attack.ts (live rows) and deploy/threat-coverage.ts (coverage).
+
+## How it works
+
+\`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a group with two calls
+and media, restricted and open discovery) twice, each time with an **adversary** node: its own OS process on the same
+PC5 multicast groups, holding none of the run's keys, running attack modules (nodes/adversary/). Run 1 has the
+defences as configured; run 2 is the **control**, with every defence under test switched off by options that exist only
+for this purpose and are logged as INSECURE by the nodes (\`discovery.rotateL2Id: false\`,
+\`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\`). The evidence is counters: the adversary's own
+(status) and the victims' (run summary: replays rejected, duplicates accepted — measured by each member at the
+application, independently of the protection layer). A row passes only if its attack fails against the defence and
+succeeds against the control, so a row cannot pass because the attack never ran. \`npm test\` runs the matrix
+(tests/deploy/threat-matrix.test.ts) and fails on any failing row.
+
+## Live rows (run of ${m.generatedAt})
+
+${threatMatrixMarkdown(m)}
+## Coverage of every threat
+
+${coverageMarkdown()}
+`;
+}
+
+/** Writes threat-matrix.json and threat-matrix.md into `dir`. */
+export function writeThreatMatrix(m: ThreatMatrix, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'threat-matrix.json'), `${JSON.stringify(m, null, 2)}\n`);
+  writeFileSync(join(dir, 'threat-matrix.md'), threatMatrixMarkdown(m));
+}

@@ -1,0 +1,20 @@
+// The contract of an attack module run by the adversary node (nodes/roles/adversary.ts): it sees every frame on the
+// PC5 groups the adversary joined, may send frames there, and reports its evidence as counters (docs/threat-matrix.md).
+import type { Pc5Frame } from '../../transport/pc5/frame.js';
+import type { Pc5Group, Pc5OutgoingFrame } from '../../transport/pc5/medium.js';
+
+export interface AttackIo {
+  /** Sends on a PC5 group (the adversary's own socket, any source L2 ID it likes). */
+  send(group: Pc5Group, frame: Pc5OutgoingFrame): void;
+  /** Timers the adversary clears when it stops. */
+  later(ms: number, f: () => void): void;
+}
+
+export interface Attack {
+  /** Called for every frame heard on a joined group while the traffic phase runs. */
+  onFrame(frame: Pc5Frame, group: Pc5Group): void;
+  /** Counters shown in the threat matrix as evidence. */
+  evidence(): Record<string, number>;
+}
+
+export type AttackFactory = (io: AttackIo) => Attack;

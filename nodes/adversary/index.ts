@@ -1,0 +1,14 @@
+// Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
+import type { AttackFactory } from './attack.js';
+import { groupEavesdrop } from './group-eavesdrop.js';
+import { groupReplay } from './group-replay.js';
+import { tracking } from './tracking.js';
+
+export const ATTACKS = {
+  tracking,
+  'group-eavesdrop': groupEavesdrop,
+  'group-replay': groupReplay,
+} satisfies Record<string, AttackFactory>;
+
+export type AttackId = keyof typeof ATTACKS;
+export const ATTACK_IDS = Object.keys(ATTACKS) as AttackId[];
