@@ -80,12 +80,33 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'discovery-replay',
+    keyIssue: '#2.3',
+    threat: 'An attacker replays captured restricted discovery announcements within their time slot',
+    defence: 'monitors accept each over-the-air ID once (replay cache; freshness window ±1 slot)',
+    control: 'discovery.insecure.noReplayProtection: true',
+    expected: 'no replayed announcement matched again; control: replays matched',
+    evaluate(s) {
+      const e = ev(s, 'discovery-replay');
+      const replayed = e.replayed ?? 0;
+      const accepted = s.discovery?.replaysAccepted ?? 0;
+      const rejected = (s.discovery?.rejected.replay ?? 0) + (s.discovery?.rejected.stale ?? 0);
+      return {
+        observed: `${replayed} announcements replayed; monitors matched ${accepted} again and rejected ${rejected} (replay/stale)`,
+        succeeded: replayed >= 10 && accepted >= replayed * 0.3,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
 export function weakened(s: Scenario): Scenario {
   const c = structuredClone(s);
-  if (c.discovery) c.discovery.rotateL2Id = false;
+  if (c.discovery) {
+    c.discovery.rotateL2Id = false;
+    c.discovery.insecure = { noReplayProtection: true };
+  }
   for (const g of c.groupSecurity?.groups ?? []) g.insecure = { nullCipher: true, noReplayProtection: true };
   return { ...c, name: `${s.name}-control` };
 }

@@ -33,6 +33,11 @@ export const discoveryScenarioSchema = z
      * one L2 ID, which lets a passive observer link every announcement (the baseline of the linkability check).
      */
     rotateL2Id: z.boolean().default(true),
+    /** INSECURE, for the threat matrix's control only (`prosec attack`): monitors keep no replay cache. */
+    insecure: z
+      .object({ noReplayProtection: z.boolean().default(false) })
+      .strict()
+      .default({ noReplayProtection: false }),
     /**
      * Model B (solution #2.2): every user also sends discovery requests for the users that permit it, every
      * `requestEvery`; responses carry a MIC under the target's key, checked by the discoverer (`verifyAt: local`) or
@@ -112,6 +117,7 @@ export function planDiscovery(s: Scenario): DiscoveryPlan | undefined {
     restricted: d.restricted,
     open: d.open,
     rotateL2Id: d.rotateL2Id,
+    noReplayProtection: d.insecure.noReplayProtection,
     ...(d.modelB ? { modelB: { verifyAt: d.modelB.verifyAt, requestEveryMs: d.modelB.requestEvery } } : {}),
   };
   for (const u of d.users) ues.set(u.ue, { aluid: u.aluid, ...common });
@@ -164,6 +170,8 @@ export interface DiscoverySummary {
   hmacs: number;
   signatureVerifications: number;
   rejected: Record<string, number>;
+  /** Restricted announcements accepted again (replays that got through; 0 with the defences on). */
+  replaysAccepted: number;
   problems: string[];
 }
 
@@ -264,6 +272,7 @@ export function summariseDiscovery(
     hmacs: all.reduce((a, x) => a + x.hmacs, 0),
     signatureVerifications: all.reduce((a, x) => a + x.verifications, 0),
     rejected,
+    replaysAccepted: all.reduce((a, x) => a + (x.replaysAccepted ?? 0), 0),
     problems,
   };
 }

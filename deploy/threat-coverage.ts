@@ -43,10 +43,16 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   },
   {
     keyIssue: '#2.3',
-    threat: 'Replay of discovery announcements; impersonation of an announcer',
+    threat: 'Replay of restricted discovery announcements',
+    status: 'live attack',
+    evidence: 'threat matrix row `discovery-replay` (replay cache vs none)',
+  },
+  {
+    keyIssue: '#2.3',
+    threat: 'Impersonation of an announcer (forged open announcement)',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/deploy/discovery-up.test.ts, live: an attacker on the discovery group replays (replay, stale), flips MIC bits (bad_mic) and forges an open announcement (bad_signature at every monitor); no weakened control yet, so not a matrix row',
+      'tests/deploy/discovery-up.test.ts, live: an attacker on the discovery group forges an open announcement (bad_signature at every monitor), flips MIC bits (bad_mic), replays late (stale); no weakened control yet, so not a matrix row',
   },
   {
     keyIssue: '#2.5',

@@ -1,5 +1,6 @@
 // Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
 import type { AttackFactory } from './attack.js';
+import { discoveryReplay } from './discovery-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
 import { groupReplay } from './group-replay.js';
 import { tracking } from './tracking.js';
@@ -8,6 +9,7 @@ export const ATTACKS = {
   tracking,
   'group-eavesdrop': groupEavesdrop,
   'group-replay': groupReplay,
+  'discovery-replay': discoveryReplay,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

@@ -47,6 +47,8 @@ export const ueDiscoveryConfigSchema = z
     restricted: z.boolean(),
     open: z.boolean(),
     rotateL2Id: z.boolean().default(true),
+    /** INSECURE (threat-matrix control): no replay cache at the restricted-discovery monitor. */
+    noReplayProtection: z.boolean().default(false),
     /** Model B (solution #2.2) requests for the permitted targets, verified locally or by the ProSe Function. */
     modelB: z
       .object({ verifyAt: z.enum(['local', 'prose-function']), requestEveryMs: z.number().int().positive() })
@@ -75,6 +77,8 @@ export interface UeDiscoveryStatus {
   /** Per mode ('restricted', 'open'): ALUID -> matches (wall-clock ms of the first and last). */
   discovered: Record<'restricted' | 'open' | 'modelB', Record<string, DiscoveredPeer>>;
   rejectedByCause: Record<string, number>;
+  /** Restricted announcements matched although the same announcement had matched before (replays accepted). */
+  replaysAccepted: number;
   hmacs: number;
   verifications: number;
   errors: number;
@@ -113,6 +117,7 @@ export async function startUeDiscovery(
     announcementsSent: 0,
     discovered: { restricted: {}, open: {}, modelB: {} },
     rejectedByCause: {},
+    replaysAccepted: 0,
     hmacs: 0,
     verifications: 0,
     errors: 0,
@@ -133,6 +138,8 @@ export async function startUeDiscovery(
       log.warn({ cause: e.code }, 'stored discovery configuration refused; registering afresh');
     }
   }
+  if (cfg.noReplayProtection)
+    log.warn('INSECURE discovery monitor without replay cache (threat-matrix control)');
   let errors = 0;
   let restrictedAnn: RestrictedAnnouncer | undefined;
   let openAnn: OpenAnnouncer | undefined;
@@ -168,7 +175,7 @@ export async function startUeDiscovery(
       announcerKey = ownKey;
     }
     openAnn = new OpenAnnouncer(fromHex(a.announce.open.code), signer, { slotMs: a.slotMs });
-    const rm = new RestrictedMonitor({ slotMs: a.slotMs });
+    const rm = new RestrictedMonitor({ slotMs: a.slotMs, replayCheck: !cfg.noReplayProtection });
     rm.setEntries(
       a.monitor.restricted.map((e) => ({ owner: e.aluid, code: fromHex(e.code), key: fromHex(e.key) })),
     );
@@ -257,6 +264,7 @@ export async function startUeDiscovery(
   // Discovery latency: listening started -> first match of each announcer (owner) per mode. Announcers rotate their
   // PC5 source L2 IDs, so a monitor cannot tell which unmatched announcement came from whom (that is the point).
   const matched = new Set<string>();
+  const matchedAnnouncements = new Set<string>();
   let listenStart = 0;
   let running = false;
   const myL2 = medium.l2Id;
@@ -327,6 +335,15 @@ export async function startUeDiscovery(
     } else {
       if (!restrictedMon) return;
       const ev = restrictedMon.receive(p, t);
+      if (ev.type === 'match') {
+        // Ground truth for the threat matrix: an announcement (same octets) matched twice is a replay that got through.
+        const id = toHex(p);
+        if (matchedAnnouncements.has(id)) st.replaysAccepted++;
+        else {
+          if (matchedAnnouncements.size >= 50_000) matchedAnnouncements.clear();
+          matchedAnnouncements.add(id);
+        }
+      }
       if (ev.type === 'match')
         record('restricted', ev.owner, ev.option === 'nonce' ? 'restricted_nonce' : 'restricted_slot');
       else reject(ev.cause);

@@ -143,7 +143,15 @@ export class RestrictedMonitor {
   /** HMAC computations done for matching (receiver cost, TR 33.833 editor's note on solution #2.1). */
   hmacs = 0;
 
-  constructor(private readonly opts: { slotMs: number; replayCacheSize?: number; tolerance?: number }) {
+  constructor(
+    private readonly opts: {
+      slotMs: number;
+      replayCacheSize?: number;
+      tolerance?: number;
+      /** false only for the threat matrix's weakened control: a replayed announcement matches again. */
+      replayCheck?: boolean;
+    },
+  ) {
     this.seenNonces = new BoundedSeenSet(opts.replayCacheSize ?? 8192);
   }
 
@@ -183,7 +191,7 @@ export class RestrictedMonitor {
     if (!hit) return reject('unknown');
     if (!constantTimeEqual(discoveryMic(hit.kMic, m), m.mic)) return reject('bad_mic');
     const key = `${toHex(hit.code)}:${toHex(m.fresh)}`;
-    if (this.seenNonces.has(key)) return reject('replay');
+    if (this.opts.replayCheck !== false && this.seenNonces.has(key)) return reject('replay');
     this.seenNonces.add(key);
     return { type: 'match', owner: hit.owner, code: hit.code, option: 'nonce', meta: m.meta };
   }
@@ -198,7 +206,7 @@ export class RestrictedMonitor {
     if (Math.abs(hit.slot - cur) > tol) return reject('stale');
     if ((hit.slot & 0xff) !== m.fresh[0]) return reject('malformed');
     if (!constantTimeEqual(discoveryMic(hit.w.kMic, m, hit.slot), m.mic)) return reject('bad_mic');
-    if (this.seenSlotIds.has(idHex)) return reject('replay');
+    if (this.opts.replayCheck !== false && this.seenSlotIds.has(idHex)) return reject('replay');
     this.seenSlotIds.set(idHex, hit.slot);
     return { type: 'match', owner: hit.w.owner, code: hit.w.code, option: 'time-slot', meta: m.meta };
   }
