@@ -102,10 +102,6 @@ export function overview() {
         [
           q(`sum by (cause) (prosec_discovery_rejected_total{${RUN}})`, 'announcement rejected: {{cause}}'),
           q(`sum by (result) (prosec_registrations_total{${RUN}})`, 'registration {{result}}'),
-          q(
-            `sum by (stage, cause) (prosec_registration_throttled_total{${RUN}})`,
-            'throttled {{stage}} {{cause}}',
-          ),
           q(`sum by (result) (prosec_discovery_match_reports_total{${RUN}})`, 'match report {{result}}'),
         ],
         { w: 8 },

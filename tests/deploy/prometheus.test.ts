@@ -45,6 +45,19 @@ relay:
   remoteUes: 2
   wrongKeyUes: 1
   userData: { rate: 20, payloadBytes: 100 }
+groupSecurity:
+  groups:
+    - { group: team, solution: standard, remove: [{ member: ue-3, after: 1500ms }] }
+  calls:
+    - { group: team, initiator: ue-1, at: 300ms, duration: 1s }
+    - { group: team, initiator: ue-2, at: 2500ms, duration: 1s }
+  media: { rate: 20, payloadBytes: 100 }
+discovery:
+  users:
+    - { ue: ue-1, aluid: mary, permits: [john] }
+    - { ue: ue-2, aluid: john, permits: [mary] }
+    - { ue: ue-3, aluid: peter, permits: [] }
+  modelB: { verifyAt: prose-function }
 `;
 
 test('prosec up --prometheus without a prometheus binary stops before starting anything and says how to install it', () => {
@@ -167,6 +180,7 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
     assert.deepEqual(Object.fromEntries(roles.map((s) => [s.metric.role, Number(s.value[1])])), {
       kms: 1,
       'prose-function': 1,
+      'group-manager': 1,
       ue: 5,
       aaa: 1,
       network: 1,
