@@ -250,5 +250,5 @@ export function renderManifests(o: RenderOptions): K8sObject[] {
 
 /** Multi-document YAML, `kubectl apply -f -` ready. */
 export function toYaml(objects: K8sObject[]): string {
-  return objects.map((x) => stringify(x, { lineWidth: 0 })).join('---\n');
+  return objects.map((x) => stringify(x, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

@@ -129,6 +129,7 @@ test('a broken object fails the schema validation', () => {
 test('prosec k8s render --ues N prints the manifests as multi-document YAML', async () => {
   const r = runCli(['k8s', 'render', '--ues', '3', '--namespace', 'lab'], { timeoutMs: 30_000 });
   assert.equal((await r.exit).code, 0, r.stderr());
+  assert.doesNotMatch(r.stdout(), /: [&*]a\d+$/m, 'no YAML anchors or aliases');
   const docs = parseAllDocuments(r.stdout()).map((d) => d.toJS() as K8sObject);
   for (const o of docs) validate(o);
   const sts = docs.find((o) => o.kind === 'StatefulSet') as K8sObject & { spec: { replicas: number } };
