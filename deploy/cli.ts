@@ -23,6 +23,8 @@ const USAGE = `usage:
       the threat matrix (default scenario: scenarios/attack.yaml; docs/threat-matrix.md). Exit 1 if a row fails.
   prosec node --config FILE | (env PROSEC_NODE_CONFIG)
       Runs one node process (what the orchestrator spawns).
+  prosec k8s render [--ues N] [--namespace NS] [--image IMAGE]
+      Prints Kubernetes manifests for a cluster (docs/k8s.md).
 ${BENCH_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { benchCommand } = await import('./bench/command.js');
       return benchCommand(rest);
+    }
+    case 'k8s': {
+      const { k8sCommand } = await import('./k8s/command.js');
+      return k8sCommand(rest);
     }
     case 'node': {
       const { readNodeConfig, runNode } = await import('../nodes/main.js');

@@ -1,0 +1,45 @@
+// `prosec k8s render`: prints the Kubernetes manifests of a testbed (docs/k8s.md).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderManifests, toYaml } from './render.js';
+
+export const K8S_USAGE = `  prosec k8s render [--ues N] [--namespace NS] [--image IMAGE] [--macvlan-master IFACE]
+      Prints the Kubernetes manifests (multi-document YAML for kubectl apply -f -); see docs/k8s.md.`;
+
+/** Repository root, from deploy/k8s/ in the sources or dist/deploy/k8s/ when built. */
+function repoRoot(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  return here.includes('/dist/') ? join(here, '..', '..', '..') : join(here, '..', '..');
+}
+
+export function k8sCommand(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub !== 'render') {
+    console.error(`prosec k8s: unknown subcommand '${sub ?? ''}'\nusage:\n${K8S_USAGE}`);
+    return 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      ues: { type: 'string', default: '10' },
+      namespace: { type: 'string', default: 'prosec' },
+      image: { type: 'string', default: 'prosec:0.1.0' },
+      'macvlan-master': { type: 'string', default: 'eth0' },
+    },
+  });
+  try {
+    const objects = renderManifests({
+      ues: Number(values.ues),
+      namespace: values.namespace,
+      image: values.image,
+      macvlanMaster: values['macvlan-master'],
+      dashboardsDir: join(repoRoot(), 'dashboards', 'json'),
+    });
+    process.stdout.write(toYaml(objects));
+    return 0;
+  } catch (e) {
+    console.error(`prosec k8s render: ${(e as Error).message}`);
+    return 2;
+  }
+}

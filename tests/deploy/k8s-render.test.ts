@@ -1,0 +1,140 @@
+// `prosec k8s render`: every rendered object validates against the Kubernetes OpenAPI schemas bundled in
+// kubernetes-models (offline); the two CRD objects get a structural check (docs/k8s.md).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import { type K8sObject, renderManifests } from '../../deploy/k8s/render.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { runCli } from '../helpers/processes.js';
+
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/Secret': Secret,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
+};
+
+/** Structural checks for the CRDs whose schemas are not bundled (Multus, prometheus-operator). */
+function checkCrd(o: K8sObject): void {
+  const spec = o.spec as Record<string, unknown>;
+  if (o.kind === 'NetworkAttachmentDefinition') {
+    assert.equal(o.apiVersion, 'k8s.cni.cncf.io/v1');
+    const cfg = JSON.parse(spec.config as string) as Record<string, unknown>;
+    assert.equal(cfg.type, 'macvlan');
+    assert.equal(typeof cfg.master, 'string');
+  } else if (o.kind === 'ServiceMonitor') {
+    assert.equal(o.apiVersion, 'monitoring.coreos.com/v1');
+    assert.ok((spec.selector as { matchLabels: object }).matchLabels);
+    assert.ok(Array.isArray(spec.endpoints) && spec.endpoints.length > 0);
+  } else assert.fail(`no schema for ${o.apiVersion}/${o.kind}`);
+}
+
+function validate(o: K8sObject): void {
+  const M = MODELS[`${o.apiVersion}/${o.kind}`];
+  if (M) new M(o as never).validate();
+  else checkCrd(o);
+}
+
+const opts = {
+  ues: 5,
+  namespace: 'prosec-test',
+  image: 'prosec:test',
+  macvlanMaster: 'eth1',
+  dashboardsDir: join(REPO_ROOT, 'dashboards', 'json'),
+};
+
+test('every rendered object validates against the Kubernetes schemas', () => {
+  const objects = renderManifests(opts);
+  for (const o of objects) validate(o);
+  const kinds = objects.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`);
+  for (const r of ['kms', 'prose-function', 'aaa', 'group-manager']) {
+    assert.ok(kinds.includes(`Deployment/${r}`), r);
+    assert.ok(kinds.includes(`Service/${r}`), r);
+  }
+  const sts = objects.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } } & K8sObject;
+  assert.equal(sts.spec.replicas, 5);
+  const dashboards = objects.filter(
+    (o) => (o.metadata.labels as Record<string, string>)?.grafana_dashboard === '1',
+  );
+  assert.ok(dashboards.length >= 3);
+  for (const d of dashboards) for (const v of Object.values(d.data as object)) JSON.parse(v as string);
+});
+
+test('enrollment: only the KMS gets the secret; each UE pod derives its id from its ordinal and reads its token', () => {
+  const secret = 'ab'.repeat(32);
+  const objects = renderManifests({ ...opts, enrollmentSecret: secret });
+  const tokens = objects.find((o) => o.metadata.name === 'prosec-enrollment-tokens')!.stringData as Record<
+    string,
+    string
+  >;
+  const hmac = (role: string, id: string) =>
+    createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${role}\0${id}`).digest('hex');
+  assert.deepEqual(Object.keys(tokens).sort(), [
+    'aaa',
+    'group-manager',
+    'prose-function',
+    'ue-1',
+    'ue-2',
+    'ue-3',
+    'ue-4',
+    'ue-5',
+  ]);
+  assert.equal(tokens['ue-5'], hmac('ue', 'ue-5'));
+  assert.equal(tokens.aaa, hmac('aaa', 'aaa'));
+  const text = JSON.stringify(objects.filter((o) => o.metadata.name !== 'prosec-enrollment'));
+  assert.ok(!text.includes(secret), 'the secret appears only in the prosec-enrollment Secret');
+  const sts = objects.find((o) => o.kind === 'StatefulSet') as K8sObject & {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  const script = sts.spec.template.spec.containers[0]!.args[0]!;
+  // Run the pod's own start line with the node replaced by echo: pod ue-4 is UE ue-5 with ue-5's token.
+  const dir = execFileSync('mktemp', ['-d']).toString().trim();
+  for (const [k, v] of Object.entries(tokens))
+    execFileSync('sh', ['-c', `printf %s "$2" > "$1"`, 'w', `${dir}/${k}`, v]);
+  const line = script
+    .replaceAll('/etc/prosec-tokens', dir)
+    .replace('exec node /app/bin/prosec.js node', `exec sh -c 'echo "$PROSEC_ENROLLMENT_TOKEN $*"' sh`);
+  const out = execFileSync('sh', ['-c', line], {
+    env: { POD_NAME: 'ue-4', PATH: process.env.PATH },
+  }).toString();
+  execFileSync('rm', ['-r', dir]);
+  assert.match(out, /--id ue-5\b/);
+  assert.ok(out.startsWith(tokens['ue-5']!));
+});
+
+test('a broken object fails the schema validation', () => {
+  const objects = renderManifests(opts);
+  const sts = structuredClone(objects.find((o) => o.kind === 'StatefulSet')!) as K8sObject & {
+    spec: Record<string, unknown>;
+  };
+  sts.spec.replicas = 'five';
+  assert.throws(() => validate(sts));
+  const svc = structuredClone(objects.find((o) => o.kind === 'Service')!) as K8sObject & {
+    spec: { ports: { port: unknown }[] };
+  };
+  delete (svc.spec.ports[0] as { port?: unknown }).port;
+  assert.throws(() => validate(svc));
+  assert.throws(() =>
+    checkCrd({ ...objects.find((o) => o.kind === 'ServiceMonitor')!, spec: { endpoints: [] } }),
+  );
+});
+
+test('prosec k8s render --ues N prints the manifests as multi-document YAML', async () => {
+  const r = runCli(['k8s', 'render', '--ues', '3', '--namespace', 'lab'], { timeoutMs: 30_000 });
+  assert.equal((await r.exit).code, 0, r.stderr());
+  assert.doesNotMatch(r.stdout(), /: [&*]a\d+$/m, 'no YAML anchors or aliases');
+  const docs = parseAllDocuments(r.stdout()).map((d) => d.toJS() as K8sObject);
+  for (const o of docs) validate(o);
+  const sts = docs.find((o) => o.kind === 'StatefulSet') as K8sObject & { spec: { replicas: number } };
+  assert.equal(sts.spec.replicas, 3);
+  assert.ok(docs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'lab'));
+  const bad = runCli(['k8s', 'render', '--ues', 'x'], { timeoutMs: 30_000 });
+  assert.equal((await bad.exit).code, 2);
+});
