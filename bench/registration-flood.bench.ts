@@ -36,6 +36,7 @@ type Stats = {
   results: Record<string, number>;
   throttle: unknown;
   handshakesFailed: number;
+  connectionsRefused: number;
   cpuMs: number;
   wallMs: number;
 };
@@ -162,7 +163,7 @@ for (const throttle of [true, false]) {
       `during a flood offered at ${rate}/s: legit ${fmt(during.perSec)}/s (p50 ${fmt(during.p50)} ms, p99 ${fmt(during.p99)} ms, ${during.failed} failed) ` +
       `= ratio ${(during.perSec / alone.perSec).toFixed(2)} vs alone`,
     `  attacker: offered ${att.stats.offered}, TLS up ${att.stats.tlsUp}, answered ${att.stats.answered}, refused/cut ${att.stats.refused}, skipped (in-flight cap) ${att.stats.skippedInFlight}`,
-    `  PF: results ${JSON.stringify(st.results)}, throttle ${JSON.stringify(st.throttle)}, failed handshakes ${st.handshakesFailed}, CPU ${fmt(st.cpuMs)} ms over ${fmt(st.wallMs)} ms`,
+    `  PF: results ${JSON.stringify(st.results)}, throttle ${JSON.stringify(st.throttle)}, failed handshakes ${st.handshakesFailed}, connections refused before TLS ${st.connectionsRefused}, CPU ${fmt(st.cpuMs)} ms over ${fmt(st.wallMs)} ms`,
   );
   console.log(rows.slice(-3).join('\n'));
 }

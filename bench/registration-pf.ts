@@ -37,6 +37,7 @@ process.on(
       log: silent,
     });
     let handshakesFailed = 0;
+    let connectionsRefused = 0;
     const server = new Pc3Server({
       certPem: m.certPem,
       keyPem: m.keyPem,
@@ -46,7 +47,9 @@ process.on(
       acceptTypes: ['register_request'],
       metrics: {
         inc: (name, labels) => {
-          if (name === 'pc3_handshakes_total' && labels?.result === 'failed') handshakesFailed++;
+          if (name !== 'pc3_handshakes_total') return;
+          if (labels?.result === 'failed') handshakesFailed++;
+          else if (labels?.result === 'refused') connectionsRefused++;
         },
       },
     });
@@ -61,6 +64,7 @@ process.on(
           results: Object.fromEntries(results),
           throttle: d.status().throttle ?? null,
           handshakesFailed,
+          connectionsRefused,
           cpuMs: (cpu.user + cpu.system) / 1000,
           wallMs: performance.now() - t0,
         });

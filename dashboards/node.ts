@@ -51,7 +51,7 @@ export function node() {
       timeseries(
         'Key-setup latency by procedure (p50, p95, p99)',
         's',
-        percentiles('prosec_key_setup_seconds', SEL, 'procedure', ''),
+        percentiles('prosec_key_setup_seconds', `${SEL}, result="ok"`, 'procedure', ''),
       ),
     )
     .withRow(new RowBuilder('Process'))

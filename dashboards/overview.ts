@@ -128,8 +128,11 @@ export function overview() {
       timeseries(
         'Key-setup latency by procedure (p50, p95, p99 since node start)',
         's',
-        percentiles('prosec_key_setup_seconds', RUN, 'procedure', ''),
-        { description: 'prosec_key_setup_seconds{procedure,method,result}; see the procedures dashboard.' },
+        percentiles('prosec_key_setup_seconds', `${RUN}, result="ok"`, 'procedure', ''),
+        {
+          description:
+            'Successful setups only: prosec_key_setup_seconds{procedure,method,result="ok"}; see the procedures dashboard.',
+        },
       ),
     )
     .withPanel(

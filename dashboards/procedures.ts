@@ -30,7 +30,7 @@ export function procedures() {
     .withPanel(
       stat('Mean latency by method', 's', [
         q(
-          `sum by (procedure, method) (${M}_sum{${SEL}}) / sum by (procedure, method) (${M}_count{${SEL}})`,
+          `sum by (procedure, method) (${M}_sum{${SEL}, result="ok"}) / sum by (procedure, method) (${M}_count{${SEL}, result="ok"})`,
           '{{procedure}} {{method}}',
         ),
       ]),
@@ -44,7 +44,7 @@ export function procedures() {
       timeseries(
         'Latency by method (p50, p95, p99 since node start)',
         's',
-        percentiles(M, SEL, 'method', ''),
+        percentiles(M, `${SEL}, result="ok"`, 'method', ''),
       ),
     )
     .withPanel(

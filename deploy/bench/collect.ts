@@ -137,9 +137,8 @@ export function figures(ues: number, c: Collected | undefined, s: RunSummary): R
   const all = [...(c?.samples.values() ?? [])].flatMap((x) => x.samples);
   const total = (name: string) => sumOf(all, name);
   const lat: Record<string, LatencyFigures> = {};
-  // Successful key setups: roles label them 'ok' (PC3 TLS, direct links) or 'success' (EAP-AKA').
-  const success = (x: Sample) =>
-    x.labels.result === undefined || x.labels.result === 'ok' || x.labels.result === 'success';
+  // Successful key setups: every procedure labels them result="ok" (failures "failed").
+  const success = (x: Sample) => x.labels.result === undefined || x.labels.result === 'ok';
   for (const [k, h] of histogramsFrom(all.filter(success), 'prosec_key_setup_seconds', [
     'procedure',
     'method',

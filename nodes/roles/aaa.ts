@@ -111,7 +111,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       if (ev.kind === 'accept') {
         metrics.eapAuthResults.inc({ result: 'success', cause: 'none', method: ev.method });
         metrics.keySetupSeconds.observe(
-          { procedure: 'eap_aka_prime', method: 'aaa_server', result: 'success' },
+          { procedure: 'eap_aka_prime', method: 'aaa_server', result: 'ok' },
           ev.seconds,
         );
       } else if (ev.kind === 'reject') {

@@ -280,7 +280,10 @@ export function metricHooks(metrics: NodeMetrics) {
     onAuth: (result: 'success' | 'failure', cause: string, seconds?: number) => {
       metrics.eapAuthResults.inc({ result, cause });
       if (seconds !== undefined) {
-        metrics.keySetupSeconds.observe({ procedure: 'eap_aka_prime', method: 'relay', result }, seconds);
+        metrics.keySetupSeconds.observe(
+          { procedure: 'eap_aka_prime', method: 'relay', result: result === 'success' ? 'ok' : 'failed' },
+          seconds,
+        );
       }
     },
     onDrop: (reason: string) => metrics.relayDropped.inc({ reason }),

@@ -16,7 +16,7 @@ export const NONCONFORMANT_DEFAULT_METRICS = [
 
 export interface NodeMetrics {
   registry: Registry;
-  nodeInfo: Gauge<'role'>;
+  nodeInfo: Gauge<'node_role'>;
   ready: Gauge;
   pc5FramesSent: Counter<'kind'>;
   pc5FramesReceived: Counter<'kind'>;
@@ -65,8 +65,8 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
     registry,
     nodeInfo: new Gauge({
       name: 'prosec_node_info',
-      help: 'Always 1; labels describe the node process.',
-      labelNames: ['role'],
+      help: 'Always 1; labels describe the node process (node_role: its role; not `role`, which Prometheus targets carry).',
+      labelNames: ['node_role'],
       registers,
     }),
     ready: new Gauge({ name: 'prosec_node_ready', help: '1 once the node is ready, 0 before.', registers }),
@@ -133,7 +133,7 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
     }),
     keySetupSeconds: new Histogram({
       name: 'prosec_key_setup_seconds',
-      help: 'Latency of key establishment procedures, by procedure, method and result.',
+      help: 'Latency of key establishment procedures, by procedure, method and result (ok, failed).',
       labelNames: ['procedure', 'method', 'result'],
       buckets: KEY_SETUP_BUCKETS,
       registers,
@@ -274,7 +274,7 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
       registers,
     }),
   };
-  m.nodeInfo.set({ role }, 1);
+  m.nodeInfo.set({ node_role: role }, 1);
   m.ready.set(0);
   return m;
 }

@@ -40,7 +40,8 @@ const PC3_LABELS: Record<Pc3CounterName, string[]> = {
 };
 
 const PC3_HELP: Record<Pc3CounterName, string> = {
-  pc3_handshakes_total: 'PC3/enrollment TLS handshakes seen by a server, by result and failure reason.',
+  pc3_handshakes_total:
+    'PC3/enrollment TLS handshakes seen by a server, by result (ok, failed; refused: connection cut by the admission throttle before TLS, reason throttled) and failure reason.',
   pc3_messages_total: 'PC3 messages, by direction, type and result.',
   pc3_protocol_errors_total: 'PC3 framing/protocol errors, by cause.',
   pc3_connections_closed_total: 'PC3 connections closed, by reason.',

@@ -187,6 +187,18 @@ test('prosec up --prometheus --hold: Prometheus scrapes every node; promtool che
       relay: 1,
       'remote-ue': 2,
     });
+    // No exposed label collides with a target label (Prometheus would rename it exported_<name>).
+    const info = await query(url, 'prosec_node_info{job="prosec"}');
+    assert.equal(info.length, state.nodes.length);
+    for (const s of info) {
+      assert.equal(s.metric.node_role, s.metric.role);
+      assert.deepEqual(
+        Object.keys(s.metric).filter((k) => k.startsWith('exported_')),
+        [],
+      );
+    }
+    const clashes = await query(url, 'count({job="prosec", __name__=~"prosec_.+", exported_role!=""})');
+    assert.deepEqual(clashes, [], 'no prosec_ series carries exported_role');
 
     // The compose Prometheus config (deploy/compose/prometheus.yml), with /runs pointing at this runs folder,
     // finds the live run through runs/live-targets/ and scrapes every node too.

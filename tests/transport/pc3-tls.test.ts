@@ -456,4 +456,42 @@ describe('PC3 mutual TLS', () => {
       await only.close();
     }
   });
+
+  it('a connection refused by admitConnection is cut before TLS: counted refused/throttled, not a failed handshake', async () => {
+    const m = new CountingMetrics();
+    const admitted: Array<string | undefined> = [];
+    const gate = new Pc3Server({
+      certPem: pki.pf.certPem,
+      keyPem: pki.pf.keyPem,
+      caCertPem: pki.ca.certPem,
+      handler: async () => ({ type: 'config_response', body: { config: exampleConfig('ue-1') } }),
+      // The first two connections are refused, the rest admitted.
+      admitConnection: (addr) => admitted.push(addr) > 2,
+      metrics: m,
+    });
+    const gport = (await gate.listen()).port;
+    const clients = [1, 2, 3].map(
+      () =>
+        new Pc3Client({
+          host: '127.0.0.1',
+          port: gport,
+          certPem: pki.ue1.certPem,
+          keyPem: pki.ue1.keyPem,
+          caCertPem: pki.ca.certPem,
+          timeoutMs: 2000,
+        }),
+    );
+    try {
+      for (const c of clients.slice(0, 2)) await assert.rejects(c.connect());
+      const r = await clients[2]!.request('config_request', {});
+      assert.equal(r.type, 'config_response');
+      assert.deepEqual(admitted, ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+      assert.equal(m.get('pc3_handshakes_total', { result: 'refused', reason: 'throttled' }), 2);
+      assert.equal(m.get('pc3_handshakes_total', { result: 'failed' }), 0);
+      assert.equal(m.get('pc3_handshakes_total', { result: 'ok' }), 1);
+    } finally {
+      for (const c of clients) await c.close();
+      await gate.close();
+    }
+  });
 });

@@ -2,9 +2,8 @@
 // lo, a veth pair with the default route through it (a stand-in for eth0). We count the veth's transmitted
 // packets while sending. The namespace is created by this test and has no way out of the machine.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { namespaceScriptArgv, runInNamespace } from '../helpers/netns.js';
 
 const N = 40;
 
@@ -58,7 +57,6 @@ console.log(JSON.stringify(out));
 `;
 
 test('multicast from the medium never leaves through a non-lo device (veth with the default route)', (t) => {
-  const isRoot = process.geteuid?.() === 0;
   const setup = [
     'ip link set lo up',
     'ip link add v0 type veth peer name v1',
@@ -67,31 +65,12 @@ test('multicast from the medium never leaves through a non-lo device (veth with 
     'ip addr add 10.99.0.1/24 dev v0',
     'ip route add default via 10.99.0.254 dev v0',
   ].join(' && ');
-  const argv = [
-    'unshare',
-    isRoot ? '-n' : '-rn',
-    '--',
-    'sh',
-    '-c',
-    `${setup} && exec "$@"`,
-    'netns',
-    process.execPath,
-    '--input-type=module',
-    '-e',
-    SCRIPT,
-  ];
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
-  if (
-    r.status !== 0 &&
-    /unshare|Operation not permitted|No such file|veth|RTNETLINK/.test(`${r.stderr}${r.error?.message ?? ''}`)
-  ) {
-    t.skip(
-      `cannot create a namespace with a veth pair here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
-    );
-    return;
-  }
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const out = runInNamespace(t, namespaceScriptArgv(setup, SCRIPT), {
+    timeoutMs: 30_000,
+    unavailable: /unshare|Operation not permitted|No such file|veth|RTNETLINK/,
+    what: 'a namespace with a veth pair',
+  });
+  if (!out) return;
   t.diagnostic(JSON.stringify(out));
   // The control shows the method sees leaks: TTL 0 does not keep a datagram on the host.
   assert.ok(out.controlNoIfTtl0 >= N, `control: ${out.controlNoIfTtl0} packets on v0`);

@@ -1,7 +1,6 @@
 // netenv: detection, the fix message, and a multicast self-test inside a fresh network namespace.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import {
   explainFix,
   FRESH_NETNS_SETUP,
@@ -10,25 +9,7 @@ import {
   LOOPBACK_MULTICAST_COMMANDS,
   Pc5NetEnvError,
 } from '../../transport/pc5/netenv.js';
-import { REPO_ROOT } from '../helpers/paths.js';
-
-/** Runs argv (a node script inside a fresh namespace) and parses the last stdout line as JSON;
- * skips the test (returns undefined) when this machine cannot create a network namespace. */
-// biome-ignore lint/suspicious/noExplicitAny: the child's JSON report
-function runInNamespace(t: TestContext, argv: string[]): any {
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
-  if (
-    r.status !== 0 &&
-    /unshare|Operation not permitted|No such file/.test(`${r.stderr}${r.error?.message ?? ''}`)
-  ) {
-    t.skip(
-      `cannot create a network namespace here: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
-    );
-    return undefined;
-  }
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
+import { namespaceScriptArgv, runInNamespace } from '../helpers/netns.js';
 
 test('inspectLoopbackMulticast reports a consistent status without changing anything', () => {
   const s = inspectLoopbackMulticast();
@@ -88,7 +69,6 @@ test('inside a fresh network namespace, netenv is ready and the multicast self-t
 });
 
 test('in a namespace without the 239/8 route, the medium refuses group use and prepare fixes it', (t) => {
-  const isRoot = process.geteuid?.() === 0;
   const script = [
     "import { UdpPc5Medium } from './dist/transport/pc5/udp-medium.js';",
     "import { prepareLoopbackMulticast } from './dist/transport/pc5/netenv.js';",
@@ -101,20 +81,7 @@ test('in a namespace without the 239/8 route, the medium refuses group use and p
     'await m.close();',
     'console.log(JSON.stringify({ refused, changed: prep.changed, selfTest: prep.selfTest }));',
   ].join('\n');
-  const argv = [
-    'unshare',
-    isRoot ? '-n' : '-rn',
-    '--',
-    'sh',
-    '-c',
-    'ip link set lo up && exec "$@"',
-    'netns',
-    process.execPath,
-    '--input-type=module',
-    '-e',
-    script,
-  ];
-  const out = runInNamespace(t, argv);
+  const out = runInNamespace(t, namespaceScriptArgv('ip link set lo up', script));
   if (!out) return;
   assert.equal(out.refused.code, 'unsafe_multicast');
   for (const c of LOOPBACK_MULTICAST_COMMANDS) assert.ok(out.refused.message.includes(c), c);

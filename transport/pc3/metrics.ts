@@ -2,7 +2,8 @@
 
 /**
  * Counter names and their labels (label values are from fixed sets; never secrets, never raw peer input):
- * - pc3_handshakes_total {result: ok|failed, reason: none|no_certificate|bad_certificate|revoked|role_not_allowed|protocol|other}
+ * - pc3_handshakes_total {result: ok|failed|refused, reason: none|no_certificate|bad_certificate|revoked|role_not_allowed|protocol|other|throttled}
+ *   (refused: the connection was cut by the admission check before any TLS work)
  * - pc3_messages_total {direction: in|out, type: <known type>|unknown, result: ok|malformed|unknown_type|unsupported_version|handler_error|rate_limited|unexpected|unmatched}
  * - pc3_protocol_errors_total {cause: oversize|truncated|malformed|unknown_type|unsupported_version|too_many_errors|write_backlog}
  * - pc3_connections_closed_total {reason: peer_closed|tls_error|protocol_error|local_close|socket_error|idle_timeout}

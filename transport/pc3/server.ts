@@ -1,6 +1,6 @@
 // PC3 server (ProSe Function side): TLS 1.3 with mutual certificate authentication (TR 33.833 solution #6.1),
 // length-prefixed validated messages, one handler call per request.
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { type CloseReason, FramedSocket } from './connection.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type FramingError } from './framing.js';
@@ -82,6 +82,8 @@ export class Pc3Server {
   private readonly log: Pc3Logger;
   private readonly maxMessageBytes: number;
   private readonly server: tls.Server;
+  /** Accepts TCP connections and hands the admitted ones to the TLS server (which never listens itself). */
+  private readonly tcp: Server;
   private readonly conns = new Map<FramedSocket, Pc3Peer>();
   private readonly rawSockets = new Set<Socket>();
   private listening = false;
@@ -97,7 +99,6 @@ export class Pc3Server {
       rejectUnauthorized: true,
       handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
     });
-    if (opts.maxConnections !== undefined) this.server.maxConnections = opts.maxConnections;
     this.server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
       // @types/node declares authorizationError as Error; at run time it is the OpenSSL code string.
       const authErr = socket.authorizationError ? String(socket.authorizationError) : undefined;
@@ -110,18 +111,23 @@ export class Pc3Server {
       socket.destroy();
     });
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));
-    // Raw TCP sockets, including those still in the handshake, so close() can end them all.
-    this.server.on('connection', (raw: Socket) => {
+    // Admission happens on the TCP server, so a refused connection never reaches TLS: it is counted as
+    // result "refused", not as a failed handshake. Admitted sockets are injected into the TLS server (the documented
+    // 'connection' injection of tls.Server). Raw sockets, including those still in the handshake, are tracked so
+    // close() can end them all.
+    this.tcp = createTcpServer((raw: Socket) => {
       if (opts.admitConnection && !opts.admitConnection(raw.remoteAddress)) {
+        this.metrics.inc('pc3_handshakes_total', { result: 'refused', reason: 'throttled' });
         raw.destroy(); // refused before any handshake work
         return;
       }
       this.rawSockets.add(raw);
       raw.once('close', () => this.rawSockets.delete(raw));
+      this.server.emit('connection', raw);
     });
-    this.server.on('error', (err) =>
-      this.log.warn({ code: (err as { code?: string }).code }, 'pc3 server error'),
-    );
+    if (opts.maxConnections !== undefined) this.tcp.maxConnections = opts.maxConnections;
+    for (const s of [this.tcp, this.server])
+      s.on('error', (err) => this.log.warn({ code: (err as { code?: string }).code }, 'pc3 server error'));
   }
 
   private secureContextOptions(crlPem: string | undefined): tls.SecureContextOptions {
@@ -139,11 +145,11 @@ export class Pc3Server {
   listen(): Promise<{ port: number; host: string }> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', onError);
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => {
+        this.tcp.off('error', onError);
         this.listening = true;
-        const a = this.server.address() as AddressInfo;
+        const a = this.tcp.address() as AddressInfo;
         resolve({ port: a.port, host: a.address });
       });
     });
@@ -151,7 +157,7 @@ export class Pc3Server {
 
   /** Bound port (after listen). */
   get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+    return (this.tcp.address() as AddressInfo | null)?.port ?? 0;
   }
 
   /** Open PC3 connections. */
@@ -204,7 +210,7 @@ export class Pc3Server {
   /** Stops accepting, closes every connection gracefully (destroying stragglers after graceMs), resolves when done. */
   async close(graceMs = 1000): Promise<void> {
     const closed = this.listening
-      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      ? new Promise<void>((resolve) => this.tcp.close(() => resolve()))
       : Promise.resolve();
     this.listening = false;
     for (const c of this.conns.keys()) c.close('local_close');
