@@ -62,6 +62,14 @@ export function planGroupSecurity(
   return plan;
 }
 
+/** KMS roleConfig.groupManagers: each standard group -> the node id of its group manager (only it gets the keys). */
+export function kmsGroupManagers(
+  plan: GroupSecurityPlan | undefined,
+  managerId: string,
+): Record<string, string> {
+  return Object.fromEntries((plan?.groupManager?.groups ?? []).map((g) => [g.groupId, managerId]));
+}
+
 /** The UE roleConfig.groupSecurity with the run's endpoints filled in. */
 export function ueGroupConfig(
   plan: GroupSecurityPlan | undefined,

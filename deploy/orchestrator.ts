@@ -23,6 +23,7 @@ import {
 import {
   formatGroupSecurity,
   type GroupSecuritySummary,
+  kmsGroupManagers,
   planGroupSecurity,
   summariseGroupSecurity,
   ueGroupConfig,
@@ -243,7 +244,10 @@ export class Run {
       const kms = this.spawn({
         role: 'kms',
         id: 'kms',
-        roleConfig: { revoke: s.directLinks?.revoke ?? [] },
+        roleConfig: {
+          revoke: s.directLinks?.revoke ?? [],
+          groupManagers: kmsGroupManagers(groupPlan, 'group-manager'),
+        },
       });
       await kms.waitReady(s.readyTimeout);
       this.checkAbort();

@@ -14,12 +14,39 @@ import type { RoleContext } from './role.js';
 export interface KmsKeyService {
   port: number;
   issued(): number;
+  /** Bundle requests refused (a group manager asking for a group it is not named for, a UE asking for a group). */
+  refused(): number;
   /** Replaces the revoked serials; CRL requests answered from now on carry the new CRL. */
   setRevoked(serials: readonly string[]): void;
   close(): Promise<void>;
 }
 
-export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promise<KmsKeyService> {
+/**
+ * Whose key bundle a requester gets (docs/group.md): a UE gets its own identity's (prose-ue:<nodeId> of its
+ * certificate); a group manager gets a group identity's only for a group the scenario names it the manager of
+ * (`groupManagers`: groupId -> group manager nodeId). Anything else is refused with a reason.
+ */
+export function bundleIdentity(
+  peer: { role: string; nodeId: string },
+  groupId: string | undefined,
+  groupManagers: Readonly<Record<string, string>>,
+): { uri: string } | { refused: string } {
+  if (peer.role === 'ue')
+    return groupId === undefined
+      ? { uri: ueIdentityUri(peer.nodeId) }
+      : { refused: 'a UE gets its own keys only' };
+  if (peer.role !== 'group-manager') return { refused: 'role not served' };
+  if (groupId === undefined) return { refused: 'a group manager must name its group' };
+  if (!Object.hasOwn(groupManagers, groupId) || groupManagers[groupId] !== peer.nodeId)
+    return { refused: 'not the group manager of this group' };
+  return { uri: groupIdentityUri(groupId) };
+}
+
+export async function startKmsKeyService(
+  ctx: RoleContext,
+  ca: TestbedCa,
+  groupManagers: Readonly<Record<string, string>> = {},
+): Promise<KmsKeyService> {
   const { config, log, metrics } = ctx;
   // Generated on the first bundle request (about 1-5 s of CPU): runs without IDENTITY KD never pay for it.
   let master: ReturnType<typeof generateKmsMasterKeys> | undefined;
@@ -29,6 +56,7 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
   let crl = createCrl(ca, []);
   await crl;
   let issued = 0;
+  let refused = 0;
   const server = new Pc3Server({
     host: config.host,
     port: 0,
@@ -43,14 +71,20 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
       const crlPem = await crl;
       if (msg.type === 'crl_request') return { type: 'crl_response', body: { crlPem } };
       const t0 = performance.now();
+      const groupId = msg.type === 'kms_bundle_request' ? msg.body.groupId : undefined;
+      const who = bundleIdentity(peer, groupId, groupManagers);
+      if ('refused' in who) {
+        refused++;
+        metrics.keySetupSeconds.observe(
+          { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'failed' },
+          (performance.now() - t0) / 1000,
+        );
+        log.warn({ peer: peer.nodeId, role: peer.role, groupId, reason: who.refused }, 'key bundle refused');
+        return { type: 'error', body: { cause: 'not_authorized', detail: who.refused } };
+      }
       master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
       const now = new Date();
-      // A group manager gets the keys of the group identity it signs GMK distributions with (docs/group.md).
-      const uri =
-        peer.role === 'group-manager' && msg.type === 'kms_bundle_request' && msg.body.groupId
-          ? groupIdentityUri(msg.body.groupId)
-          : ueIdentityUri(peer.nodeId);
-      const bundle = issueBundle(master, identityFor(uri, now, master.keyPeriod), now);
+      const bundle = issueBundle(master, identityFor(who.uri, now, master.keyPeriod), now);
       issued++;
       metrics.keySetupSeconds.observe(
         { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'ok' },
@@ -64,6 +98,7 @@ export async function startKmsKeyService(ctx: RoleContext, ca: TestbedCa): Promi
   return {
     port,
     issued: () => issued,
+    refused: () => refused,
     setRevoked: (serials) => {
       crl = createCrl(ca, [...serials]);
     },

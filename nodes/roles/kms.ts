@@ -19,9 +19,14 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   writeFileSync(caCertFile, ca.certPem);
   const enrolled = new Map<string, number>();
   // Scenario directLinks.revoke: these nodes' certificates go on the CRL as soon as they are issued.
-  const revoke = new Set(
-    z.object({ revoke: z.array(z.string()).default([]) }).parse(config.roleConfig ?? {}).revoke,
-  );
+  const roleConfig = z
+    .object({
+      revoke: z.array(z.string()).default([]),
+      /** groupId -> nodeId of the group manager the scenario names for it (only it gets the group's keys). */
+      groupManagers: z.record(z.string(), z.string()).default({}),
+    })
+    .parse(config.roleConfig ?? {});
+  const revoke = new Set(roleConfig.revoke);
   const revokedSerials: string[] = [];
   let keys: KmsKeyService | undefined;
   const server = await startEnrollmentServer({
@@ -41,7 +46,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     },
   });
   log.info({ caCertFile, port: server.port }, 'testbed CA created; enrollment open');
-  keys = await startKmsKeyService(ctx, ca);
+  keys = await startKmsKeyService(ctx, ca, roleConfig.groupManagers);
   return {
     endpoints: { enrollment: server.port, keys: keys.port },
     status: () => ({
@@ -49,6 +54,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       details: {
         enrolledByRole: Object.fromEntries(enrolled),
         bundlesIssued: keys!.issued(),
+        bundlesRefused: keys!.refused(),
         revokedCertificates: revokedSerials.length,
       },
     }),

@@ -66,7 +66,12 @@ interface Link {
   waitEap?: (eap: Uint8Array | undefined) => void;
   params?: DsmcParams;
   ctx?: RelayLinkContexts;
+  /** The AAA sent an EAP-Request/AKA'-Reauthentication: a fast re-authentication (metrics method label). */
+  reauth?: boolean;
 }
+
+/** EAP-Request (1), Type EAP-AKA' (50), Subtype Re-authentication (13): RFC 3748 4.1, RFC 4187 9.7. */
+const isAkaReauthRequest = (eap: Uint8Array) => eap[0] === 1 && eap[4] === 50 && eap[5] === 13;
 
 export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const { config, log, metrics } = ctx;
@@ -119,6 +124,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       radius,
       `pc5:${link.l2Id.toString(16).padStart(6, '0')}`,
       (eap, final) => {
+        if (isAkaReauthRequest(eap)) link.reauth = true;
         sendSig(link, encodeRelayMsg(RELAY_MSG.EAP, eap));
         if (final) return Promise.resolve(undefined);
         return new Promise<Uint8Array | undefined>((resolve) => {
@@ -157,7 +163,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       links.delete(link.l2Id);
       return;
     }
-    metrics.eapAuthResults.inc({ result: 'success', cause: 'none' });
+    metrics.eapAuthResults.inc({ result: 'success', cause: 'none', method: link.reauth ? 'reauth' : 'full' });
     // KSI_D2D: assigned by the relay per link, 1..15 (docs/relay.md: TR 33.833 FFS point).
     nextKsi = (nextKsi % 15) + 1;
     const params: DsmcParams = {

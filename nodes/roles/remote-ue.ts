@@ -68,6 +68,7 @@ export class RemoteUeClient {
   private t0?: number;
   keySetupMs?: number;
   private msk?: Uint8Array;
+  private method: 'full' | 'reauth' = 'full';
   private ctx?: RelayLinkContexts;
   private dcrTimer?: NodeJS.Timeout;
   private dcrTries = 0;
@@ -80,7 +81,12 @@ export class RemoteUeClient {
     readonly medium: UdpPc5Medium,
     readonly cfg: RemoteUeConfig,
     private readonly hooks: {
-      onAuth?: (result: 'success' | 'failure', cause: string, seconds?: number) => void;
+      onAuth?: (
+        result: 'success' | 'failure',
+        cause: string,
+        seconds?: number,
+        method?: 'full' | 'reauth',
+      ) => void;
       onDrop?: (reason: string) => void;
     } = {},
   ) {
@@ -192,8 +198,10 @@ export class RemoteUeClient {
     if (this.state !== 'authenticating') return;
     const out = this.peer.receive(eap);
     if (out.kind === 'response') this.sendSig(encodeRelayMsg(RELAY_MSG.EAP, out.packet));
-    else if (out.kind === 'success') this.msk = out.msk;
-    else if (out.kind === 'failure') this.fail(this.peer.lastError ?? 'eap_failure');
+    else if (out.kind === 'success') {
+      this.msk = out.msk;
+      this.method = out.method;
+    } else if (out.kind === 'failure') this.fail(this.peer.lastError ?? 'eap_failure');
     else this.hooks.onDrop?.(`eap_${out.reason}`);
   }
 
@@ -233,7 +241,7 @@ export class RemoteUeClient {
     this.sendSig(encodeRelayMsg(RELAY_MSG.DSM_COMPLETE, ctx.sigTx.protect(d.params.nonce2)));
     // ... to keys installed.
     this.keySetupMs = performance.now() - this.t0!;
-    this.hooks.onAuth?.('success', 'none', this.keySetupMs / 1000);
+    this.hooks.onAuth?.('success', 'none', this.keySetupMs / 1000, this.method);
     this.settle('up');
   }
 
@@ -277,8 +285,8 @@ export function percentileOf(xs: number[], p: number): number | undefined {
 
 export function metricHooks(metrics: NodeMetrics) {
   return {
-    onAuth: (result: 'success' | 'failure', cause: string, seconds?: number) => {
-      metrics.eapAuthResults.inc({ result, cause });
+    onAuth: (result: 'success' | 'failure', cause: string, seconds?: number, method?: 'full' | 'reauth') => {
+      metrics.eapAuthResults.inc(method ? { result, cause, method } : { result, cause });
       if (seconds !== undefined) {
         metrics.keySetupSeconds.observe(
           { procedure: 'eap_aka_prime', method: 'relay', result: result === 'success' ? 'ok' : 'failed' },
@@ -304,8 +312,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const hooks = metricHooks(metrics);
   const ue = new RemoteUeClient(medium, cfg, {
     ...hooks,
-    onAuth: (result, cause, seconds) => {
-      hooks.onAuth(result, cause, seconds);
+    onAuth: (result, cause, seconds, method) => {
+      hooks.onAuth(result, cause, seconds, method);
       if (result === 'success')
         log.info(
           { keySetupMs: Number(((seconds ?? 0) * 1000).toFixed(3)) },

@@ -151,6 +151,35 @@ test("EAP-AKA' fast re-authentication (RFC 4187 5, RFC 5448 3.3): same fresh MSK
   assert.equal(again.server.kind === 'success' && again.server.method, 'full');
 });
 
+test("EAP-AKA' fast re-authentication with pseudonyms: re-auth identity in the pseudonym's realm, pseudonym kept through re-authentications, full authentication on the pseudonym after the limit", () => {
+  const { server, peer, hss } = setup({ maxFastReauths: 1 });
+  // First full authentication on the permanent identity: pseudonym and re-auth identity both issued (encrypted).
+  assert.equal(run(server, peer).server.kind, 'success');
+  const pseudonym = peer.pseudonym!;
+  assert.equal(server.pseudonyms.get(pseudonym), IMSI);
+  assert.equal(run(server, peer).server.kind === 'success' ? 'reauth' : '', 'reauth');
+  assert.equal(peer.pseudonym, pseudonym, 'a re-authentication does not renew the pseudonym');
+  // The limit (1) is reached: the next authentication is full, on the pseudonym (no identity round), with a fresh
+  // vector, and issues a new pseudonym and a new re-auth identity.
+  const vectors = hss.vectors;
+  let sentIdentity = '';
+  const full = run(server, peer, (p, dir) => {
+    if (dir === 'up' && p[4] === 1) sentIdentity = new TextDecoder().decode(p.subarray(5));
+    return p;
+  });
+  assert.equal(sentIdentity, `${pseudonym}@nai.epc.mnc001.mcc001.3gppnetwork.org`);
+  assert.deepEqual(full.subtypes, [AKA_SUBTYPE.CHALLENGE]);
+  assert.equal(full.server.kind === 'success' && full.server.method, 'full');
+  assert.equal(full.server.kind === 'success' && full.server.imsi, IMSI);
+  assert.equal(hss.vectors, vectors + 1);
+  assert.notEqual(peer.pseudonym, pseudonym);
+  assert.ok(peer.reauth, 're-authentication is possible again');
+  const again = run(server, peer);
+  assert.equal(again.server.kind === 'success' && again.server.method, 'reauth');
+  if (again.server.kind === 'success' && again.peer?.kind === 'success')
+    assert.equal(toHex(again.server.msk), toHex(again.peer.msk));
+});
+
 test("EAP-AKA' fast re-authentication: stale counter -> AT_COUNTER_TOO_SMALL and full authentication; forgotten identity -> AT_FULLAUTH_ID_REQ; tampered AT_MAC refused", () => {
   const { server, peer } = setup();
   assert.equal(run(server, peer).server.kind, 'success');
