@@ -2,7 +2,6 @@
 // AT_KDF negotiation with bidding-down protection, resynchronisation, reject, EAP-Success with MSK/EMSK, and fast
 // re-authentication (RFC 4187 5 with the RFC 5448 3.3 key derivation).
 // Sans-I/O: one EapAkaPrimeServerSession per authentication; packets in, packets/outcomes out, the clock passed in.
-import { randomBytes } from 'node:crypto';
 import type { AuthVector } from '../../crypto-core/aka-sqn.js';
 import { constantTimeEqual } from '../../crypto-core/bytes.js';
 import {
@@ -13,6 +12,7 @@ import {
   deriveFastReauthKeys,
   verifyAtMac,
 } from '../../crypto-core/eap-aka-prime-keys.js';
+import { randomOctets } from '../../crypto-core/random-pool.js';
 import {
   AKA_PRIME_PREFIX,
   AKA_SUBTYPE,
@@ -117,13 +117,60 @@ interface ReauthContext {
   used: number;
 }
 
-const MAX_REAUTH_CONTEXTS = 100_000;
+/** Bound on each table of temporary identities (pseudonyms, re-authentication identities). */
+const MAX_TEMPORARY_IDENTITIES = 100_000;
 
-/** Shared state of one EAP-AKA' server: pseudonym table (pseudonym -> IMSI), re-authentication contexts. */
+/**
+ * Temporary identities of one kind (RFC 4187 4.1.1.7-4.1.1.8) -> what the server keeps for them. At most one per
+ * subscriber: a newer identity for the same IMSI replaces the older one (the peer only keeps the newest, and a
+ * stale identity must not stay usable); at most `max` in all, the oldest dropped first. So memory is bounded by
+ * the subscribers, not by the authentications served.
+ */
+export class TemporaryIdentities<T extends { imsi: string }> {
+  private readonly byId = new Map<string, T>();
+  private readonly byImsi = new Map<string, string>();
+  constructor(private readonly max = MAX_TEMPORARY_IDENTITIES) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): T | undefined {
+    return this.byId.get(id);
+  }
+
+  set(id: string, value: T): void {
+    const previous = this.byImsi.get(value.imsi);
+    if (previous !== undefined) this.byId.delete(previous);
+    if (this.byId.size >= this.max) this.delete(this.byId.keys().next().value!);
+    this.byId.set(id, value);
+    this.byImsi.set(value.imsi, id);
+  }
+
+  delete(id: string): boolean {
+    const v = this.byId.get(id);
+    if (!v) return false;
+    this.byId.delete(id);
+    if (this.byImsi.get(v.imsi) === id) this.byImsi.delete(v.imsi);
+    return true;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.byImsi.clear();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, T]> {
+    return this.byId[Symbol.iterator]();
+  }
+}
+
+/** Shared state of one EAP-AKA' server: pseudonyms and fast re-authentication contexts, one of each per IMSI. */
 export class EapAkaPrimeServer {
-  readonly pseudonyms = new Map<string, string>();
-  /** Fast re-authentication identity (full NAI) -> context; at most one live identity per full authentication. */
-  readonly reauths = new Map<string, ReauthContext>();
+  /** Pseudonym username (without realm) -> IMSI. */
+  readonly pseudonyms = new TemporaryIdentities<{ imsi: string }>();
+  /** Fast re-authentication identity (full NAI) -> context; each identity is usable once. */
+  readonly reauths = new TemporaryIdentities<ReauthContext>();
   readonly cfg: Required<EapAkaPrimeServerConfig>;
   constructor(
     cfg: EapAkaPrimeServerConfig,
@@ -135,16 +182,10 @@ export class EapAkaPrimeServer {
       issuePseudonyms: true,
       maxFastReauths: 16,
       timeoutMs: 30_000,
-      rng: (n) => new Uint8Array(randomBytes(n)),
+      rng: randomOctets,
       ...cfg,
     };
     if (this.cfg.networkName.length === 0) throw new Error('networkName must not be empty');
-  }
-
-  /** Keeps a re-authentication context; the oldest go first beyond MAX_REAUTH_CONTEXTS (bounded memory under load). */
-  rememberReauth(id: string, ctx: ReauthContext): void {
-    if (this.reauths.size >= MAX_REAUTH_CONTEXTS) this.reauths.delete(this.reauths.keys().next().value!);
-    this.reauths.set(id, ctx);
   }
 
   newSession(nowMs: number): EapAkaPrimeServerSession {
@@ -251,7 +292,7 @@ export class EapAkaPrimeServerSession {
       return this.challenge();
     }
     if (prefix === AKA_PRIME_PREFIX.PSEUDONYM) {
-      const imsi = this.server.pseudonyms.get(user);
+      const imsi = this.server.pseudonyms.get(user)?.imsi;
       if (imsi !== undefined) {
         this.imsi = imsi;
         return this.challenge();
@@ -356,10 +397,10 @@ export class EapAkaPrimeServerSession {
     if (!res || !constantTimeEqual(res, this.av.xres)) return this.fail('res_mismatch', m.id);
     const cc = readCheckcode(findAttr(m, AT.CHECKCODE));
     if (cc && !constantTimeEqual(cc, this.checkcode.digest())) return this.fail('checkcode_mismatch', m.id);
-    if (this.pseudonym) this.server.pseudonyms.set(this.pseudonym, this.imsi);
+    if (this.pseudonym) this.server.pseudonyms.set(this.pseudonym, { imsi: this.imsi });
     if (this.nextReauthId) {
       const { kEncr, kAut, kRe } = this.keys;
-      this.server.rememberReauth(this.nextReauthId, {
+      this.server.reauths.set(this.nextReauthId, {
         imsi: this.imsi,
         kEncr,
         kAut,
@@ -433,7 +474,7 @@ export class EapAkaPrimeServerSession {
       return this.nextIdRequest(AT.FULLAUTH_ID_REQ, m.id);
     }
     if (this.nextReauthId) {
-      this.server.rememberReauth(this.nextReauthId, {
+      this.server.reauths.set(this.nextReauthId, {
         ...r.ctx,
         counter: r.ctx.counter + 1,
         used: r.ctx.used + 1,

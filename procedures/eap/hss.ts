@@ -1,7 +1,6 @@
 // HSS/AuC-style subscriber store for the AAA server: K, OPc, AMF and SQN_HE per IMSI; authentication vectors
 // with Milenage (TS 33.102 6.3.2, SQN = SEQ || IND of Annex C.1.2) and resynchronisation from AUTS (6.3.5).
 // Pure state: the aaa role persists `snapshot()` so a restart keeps SQN_HE.
-import { randomBytes } from 'node:crypto';
 import {
   type AuthVector,
   generateAuthVector,
@@ -12,6 +11,7 @@ import {
 } from '../../crypto-core/aka-sqn.js';
 import { fromHex } from '../../crypto-core/bytes.js';
 import { Milenage } from '../../crypto-core/milenage.js';
+import { randomOctets } from '../../crypto-core/random-pool.js';
 import type { AkaVectorSource } from './eap-aka-prime-server.js';
 
 export interface SubscriberRecord {
@@ -40,7 +40,7 @@ export class Hss implements AkaVectorSource {
 
   constructor(
     records: SubscriberRecord[],
-    private readonly rng: (n: number) => Uint8Array = (n) => new Uint8Array(randomBytes(n)),
+    private readonly rng: (n: number) => Uint8Array = randomOctets,
   ) {
     for (const r of records) {
       this.subs.set(r.imsi, {

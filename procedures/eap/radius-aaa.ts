@@ -1,7 +1,8 @@
 // AAA server logic: RADIUS (RFC 2865) carrying EAP (RFC 3579) to the EAP-AKA' server, MSK out in MS-MPPE keys
 // (RFC 2548). Sans-I/O: `handle(datagram, source, now)` returns the reply datagram (or nothing) and an event
 // for metrics. Duplicate detection and State handling follow RFC 5080 2.2.2 and RFC 2865 5.24.
-import { randomBytes } from 'node:crypto';
+import { toHex } from '../../crypto-core/bytes.js';
+import { randomOctets } from '../../crypto-core/random-pool.js';
 import {
   attr,
   buildResponse,
@@ -107,7 +108,7 @@ export class RadiusAaa {
       const max = this.opts.maxSessions ?? 100_000;
       if (this.sessions.size >= max || this.dupCache.size >= 4 * max)
         return { event: { kind: 'drop', reason: 'overload' } };
-      stateKey = randomBytes(16).toString('hex');
+      stateKey = toHex(randomOctets(16));
       live = {
         session: this.eap.newSession(nowMs),
         expiresMs: nowMs + (this.opts.sessionTimeoutMs ?? 30_000),

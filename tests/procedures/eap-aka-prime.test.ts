@@ -8,6 +8,7 @@ import {
   EapAkaPrimeServer,
   type EapAkaPrimeServerConfig,
   type ServerOutput,
+  TemporaryIdentities,
 } from '../../procedures/eap/eap-aka-prime-server.js';
 import {
   AKA_SUBTYPE,
@@ -156,7 +157,7 @@ test("EAP-AKA' fast re-authentication with pseudonyms: re-auth identity in the p
   // First full authentication on the permanent identity: pseudonym and re-auth identity both issued (encrypted).
   assert.equal(run(server, peer).server.kind, 'success');
   const pseudonym = peer.pseudonym!;
-  assert.equal(server.pseudonyms.get(pseudonym), IMSI);
+  assert.equal(server.pseudonyms.get(pseudonym)?.imsi, IMSI);
   assert.equal(run(server, peer).server.kind === 'success' ? 'reauth' : '', 'reauth');
   assert.equal(peer.pseudonym, pseudonym, 'a re-authentication does not renew the pseudonym');
   // The limit (1) is reached: the next authentication is full, on the pseudonym (no identity round), with a fresh
@@ -178,6 +179,49 @@ test("EAP-AKA' fast re-authentication with pseudonyms: re-auth identity in the p
   assert.equal(again.server.kind === 'success' && again.server.method, 'reauth');
   if (again.server.kind === 'success' && again.peer?.kind === 'success')
     assert.equal(toHex(again.server.msk), toHex(again.peer.msk));
+});
+
+test('temporary identities: one per IMSI (a newer one replaces the older), bounded in all, oldest dropped first', () => {
+  const t = new TemporaryIdentities<{ imsi: string; n: number }>(3);
+  t.set('a1', { imsi: 'A', n: 1 });
+  t.set('a2', { imsi: 'A', n: 2 });
+  assert.equal(t.get('a1'), undefined, 'the older identity of A is gone');
+  assert.equal(t.get('a2')?.n, 2);
+  t.set('b1', { imsi: 'B', n: 1 });
+  t.set('c1', { imsi: 'C', n: 1 });
+  t.set('d1', { imsi: 'D', n: 1 }); // the bound: a2 (oldest) goes
+  assert.equal(t.size, 3);
+  assert.equal(t.get('a2'), undefined);
+  t.set('a3', { imsi: 'A', n: 3 }); // b1 (oldest) goes; A has no older identity left to drop
+  assert.deepEqual(
+    [...t].map(([k]) => k),
+    ['c1', 'd1', 'a3'],
+  );
+  assert.equal(t.delete('c1'), true);
+  assert.equal(t.delete('c1'), false);
+  t.set('c2', { imsi: 'C', n: 2 });
+  assert.deepEqual(
+    [...t].map(([k]) => k),
+    ['d1', 'a3', 'c2'],
+  );
+});
+
+test("EAP-AKA': a new full authentication retires the subscriber's previous pseudonym and re-auth identity", () => {
+  const { server, peer } = setup();
+  assert.equal(run(server, peer).server.kind, 'success');
+  const [oldPseudonym, oldReauth] = [peer.pseudonym!, peer.reauth!.id];
+  // The peer forgets its re-authentication state: the next authentication is full (on the pseudonym).
+  peer.reauth = undefined;
+  const t = run(server, peer);
+  assert.equal(t.server.kind === 'success' && t.server.method, 'full');
+  assert.equal(server.pseudonyms.size, 1);
+  assert.equal(server.reauths.size, 1);
+  assert.equal(server.pseudonyms.get(oldPseudonym), undefined);
+  assert.equal(server.reauths.get(oldReauth), undefined);
+  // The retired re-auth identity is refused: AT_FULLAUTH_ID_REQ.
+  const s = server.newSession(0);
+  const out = s.receive(encodeEap({ code: 2, id: 7, type: 1, data: new TextEncoder().encode(oldReauth) }), 0);
+  assert.ok(out.kind === 'request' && findAttr(decodeAka(out.packet), AT.FULLAUTH_ID_REQ));
 });
 
 test("EAP-AKA' fast re-authentication: stale counter -> AT_COUNTER_TOO_SMALL and full authentication; forgotten identity -> AT_FULLAUTH_ID_REQ; tampered AT_MAC refused", () => {

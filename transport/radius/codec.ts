@@ -1,7 +1,8 @@
 // RADIUS wire format: RFC 2865 (packet, attributes, Request/Response Authenticator), RFC 3579 (EAP-Message,
 // Message-Authenticator = HMAC-MD5), RFC 2548 2.4.2-2.4.3 (MS-MPPE-Send/Recv-Key with salt-encrypted key).
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { constantTimeEqual } from '../../crypto-core/bytes.js';
+import { randomOctets } from '../../crypto-core/random-pool.js';
 
 /** RFC 2865 3 / RFC 3579: packet codes. */
 export const RADIUS_CODE = {
@@ -165,7 +166,7 @@ export function buildAccessRequest(
   attributes: RadiusAttribute[],
   secret: Uint8Array,
 ): Uint8Array {
-  const authenticator = new Uint8Array(randomBytes(16));
+  const authenticator = randomOctets(16);
   const bytes = encodeRadius({
     code: RADIUS_CODE.ACCESS_REQUEST,
     id,
@@ -296,7 +297,7 @@ export function mppeKeyAttributes(
   msk: Uint8Array,
   secret: Uint8Array,
   requestAuthenticator: Uint8Array,
-  rng: (n: number) => Uint8Array = (n) => new Uint8Array(randomBytes(n)),
+  rng: (n: number) => Uint8Array = randomOctets,
 ): RadiusAttribute[] {
   const s1 = rng(2);
   s1[0]! |= 0x80;
