@@ -3,14 +3,17 @@
 // EAP-Response/Identity -> Challenge -> Response -> Accept, MS-MPPE keys decrypted). Same-run baselines against
 // the same server process: (a) bare RADIUS round trips (Access-Request without EAP -> Access-Reject: transport +
 // Message-Authenticator only), same generator; (b) wpa_supplicant's eapol_test as the client (one process per
-// authentication, EAPOL_PARALLEL at once), if built. Every loop is bounded in count and time.
-import { execFile, spawn } from 'node:child_process';
+// authentication, EAPOL_PARALLEL at once), if built; (c) fast re-authentications on the same server; (d) the
+// reference AAA (hostapd's RADIUS server + hlr_auc_gw, bench/reference-aaa.ts), full and fast re-authentications,
+// interleaved with ours, if built. Every loop is bounded in count and time.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { median } from './harness.js';
+import { referenceMissing, startReferenceAaa } from './reference-aaa.js';
 import { runDir, startNode, stopNodes, subscribers } from './relay-nodes.js';
 
 const SECONDS = Number(process.env.SECONDS ?? 4);
@@ -98,54 +101,6 @@ function eapolOnce(port: number, conf: string): Promise<boolean> {
   );
 }
 
-/** hostapd's integrated RADIUS server + hlr_auc_gw (Milenage) as a reference AAA, if built; started by PID. */
-async function startReference(): Promise<{ port: number; pids: number[]; stop: () => void } | undefined> {
-  const dir = join(homedir(), '.cache', 'prosec');
-  if (!existsSync(join(dir, 'hostapd')) || !existsSync(join(dir, 'hlr_auc_gw'))) return undefined;
-  const sock = join(runDir, 'hlr.sock');
-  writeFileSync(
-    join(runDir, 'milenage.db'),
-    subs.map((s) => `${s.imsi} ${s.k} ${s.opc} 8000 000000000000\n`).join(''),
-  );
-  writeFileSync(join(runDir, 'eap_user'), '"6"* AKA\'\n');
-  writeFileSync(join(runDir, 'clients'), `127.0.0.1/32 ${SECRET}\n`);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  writeFileSync(
-    join(runDir, 'hostapd.conf'),
-    [
-      'driver=none',
-      'interface=prosecref0',
-      'logger_stdout=0',
-      'logger_syslog=0',
-      'eap_server=1',
-      `eap_user_file=${join(runDir, 'eap_user')}`,
-      `eap_sim_db=unix:${sock}`,
-      `radius_server_clients=${join(runDir, 'clients')}`,
-      `radius_server_auth_port=${port}`,
-      '',
-    ].join('\n'),
-  );
-  const hlr = spawn(join(dir, 'hlr_auc_gw'), ['-s', sock, '-m', join(runDir, 'milenage.db')], {
-    stdio: 'ignore',
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  const hostapd = spawn(join(dir, 'hostapd'), [join(runDir, 'hostapd.conf')], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 1000));
-  if (hostapd.exitCode !== null) {
-    hlr.kill('SIGTERM');
-    console.log('reference hostapd did not start');
-    return undefined;
-  }
-  return {
-    port,
-    pids: [hostapd.pid!, hlr.pid!],
-    stop: () => {
-      hostapd.kill('SIGTERM');
-      hlr.kill('SIGTERM');
-    },
-  };
-}
-
 async function main() {
   const aaa = await startNode('aaa', 'aaa', {
     secret: SECRET,
@@ -201,46 +156,47 @@ async function main() {
   console.log(
     `fast re-authentications (1 round trip + Success, no vector): ${qm.toFixed(0)} /s  ratio ${(qm / fm).toFixed(2)} vs full (failed: ${reauthFailures}); ${median(reauthPerCpuSecond).toFixed(0)} per AAA CPU-second`,
   );
-  const ref = await startReference();
-  if (ref) {
+  const missing = referenceMissing();
+  if (missing) console.log(`reference-server comparison skipped: ${missing}`);
+  else {
+    const ref = await startReferenceAaa(runDir, subs, SECRET);
     try {
-      const refRates: number[] = [];
-      const oursAgain: number[] = [];
-      const refPerCpu: number[] = [];
-      const oursPerCpu: number[] = [];
       const cpuOf = (pids: number[]) => pids.reduce((a, p) => a + cpuSeconds(p), 0);
-      let refFailed = 0;
-      const refReasons: Record<string, number> = {};
-      for (let r = 0; r < ROUNDS; r++) {
-        const r0 = cpuOf(ref.pids);
-        const x = await loadInWorkers('full', ref.port);
-        const rc = cpuOf(ref.pids) - r0;
-        refPerCpu.push(rc > 0 ? (x.rate * SECONDS) / rc : Number.NaN);
-        refRates.push(x.rate);
-        refFailed += x.failed;
-        for (const [k, v] of Object.entries(x.reasons)) refReasons[k] = (refReasons[k] ?? 0) + v;
-        const o0 = cpuSeconds(pid);
-        const y = await loadInWorkers('full', port);
-        const oc = cpuSeconds(pid) - o0;
-        oursPerCpu.push(oc > 0 ? (y.rate * SECONDS) / oc : Number.NaN);
-        oursAgain.push(y.rate);
+      for (const mode of ['full', 'reauth'] as const) {
+        const refRates: number[] = [];
+        const oursAgain: number[] = [];
+        const refPerCpu: number[] = [];
+        const oursPerCpu: number[] = [];
+        let refFailed = 0;
+        const refReasons: Record<string, number> = {};
+        for (let r = 0; r < ROUNDS; r++) {
+          const r0 = cpuOf(ref.pids);
+          const x = await loadInWorkers(mode, ref.port);
+          const rc = cpuOf(ref.pids) - r0;
+          refPerCpu.push(rc > 0 ? (x.rate * SECONDS) / rc : Number.NaN);
+          refRates.push(x.rate);
+          refFailed += x.failed;
+          for (const [k, v] of Object.entries(x.reasons)) refReasons[k] = (refReasons[k] ?? 0) + v;
+          const o0 = cpuSeconds(pid);
+          const y = await loadInWorkers(mode, port);
+          const oc = cpuSeconds(pid) - o0;
+          oursPerCpu.push(oc > 0 ? (y.rate * SECONDS) / oc : Number.NaN);
+          oursAgain.push(y.rate);
+        }
+        const rm = median(refRates);
+        const om = median(oursAgain);
+        const what = mode === 'full' ? 'full authentications' : 'fast re-authentications';
+        console.log(
+          `reference hostapd RADIUS server + hlr_auc_gw, ${what}, same load interleaved: ${rm.toFixed(0)} /s (failed ${refFailed}); ours in the same rounds ${om.toFixed(0)} /s: ratio ours/reference ${(om / rm).toFixed(2)}`,
+        );
+        console.log(
+          `  per server CPU-second: reference (hostapd + hlr_auc_gw) ${median(refPerCpu).toFixed(0)}, ours ${median(oursPerCpu).toFixed(0)}: ratio ${(median(oursPerCpu) / median(refPerCpu)).toFixed(2)}`,
+        );
+        if (refFailed) console.log(`  reference failures by reason: ${JSON.stringify(refReasons)}`);
       }
-      const rm = median(refRates);
-      const om = median(oursAgain);
-      console.log(
-        `reference hostapd RADIUS server + hlr_auc_gw, same load interleaved: ${rm.toFixed(0)} /s (failed ${refFailed}); ours in the same rounds ${om.toFixed(0)} /s: ratio ours/reference ${(om / rm).toFixed(2)}`,
-      );
-      console.log(
-        `  per server CPU-second: reference (hostapd + hlr_auc_gw) ${median(refPerCpu).toFixed(0)}, ours ${median(oursPerCpu).toFixed(0)}: ratio ${(median(oursPerCpu) / median(refPerCpu)).toFixed(2)}`,
-      );
-      if (refFailed) console.log(`  reference failures by reason: ${JSON.stringify(refReasons)}`);
     } finally {
-      ref.stop();
+      await ref.stop();
     }
-  } else {
-    console.log(
-      'reference hostapd not built (deploy/scripts/build-hostapd-ref.sh): reference-server comparison skipped',
-    );
   }
   const bin = join(homedir(), '.cache', 'prosec', 'eapol_test');
   if (existsSync(bin)) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds a REFERENCE AAA for benchmarks only: hostapd's integrated RADIUS server with its EAP-AKA' server and
+# Builds a REFERENCE AAA for benchmarks and interop tests: hostapd's integrated RADIUS server with its EAP-AKA' server and
 # hlr_auc_gw (Milenage), from Debian's own `wpa` source package. Cached outside the repo, idempotent.
-# Optional: bench:aaa compares against it when present. Needs root the first time (apt-get).
+# bench:aaa compares against it and tests/interop/hostapd-reference.test.ts runs our EAP-AKA' peer against it
+# when present (install-system-deps.sh builds it, so CI does). Needs root the first time (apt-get).
 set -euo pipefail
 CACHE_DIR="${PROSEC_CACHE_DIR:-${HOME}/.cache/prosec}"
 # The stamp names the source patch below: a binary built without it is rebuilt.
