@@ -71,7 +71,10 @@ export function overview() {
     )
     .withPanel(
       timeseries("EAP-AKA' authentications and RADIUS (cumulative)", 'none', [
-        q(`sum by (role, result) (prosec_eap_auth_results_total{${RUN}})`, 'EAP {{result}} at {{role}}'),
+        q(
+          `sum by (role, result, method) (prosec_eap_auth_results_total{${RUN}})`,
+          'EAP {{result}} {{method}} at {{role}}',
+        ),
         q(`sum by (outcome) (prosec_radius_requests_total{${RUN}})`, 'RADIUS {{outcome}}'),
       ]),
     )
