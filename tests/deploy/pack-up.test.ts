@@ -42,7 +42,11 @@ test('prosec up --pack 4 with 12 UEs: 3 pack host processes, every UE its own id
   const certs = new Set(statuses.map((s) => s.details.certSha256 as string));
   assert.equal(certs.size, 12, 'twelve distinct certificates');
   const subscribed = statuses.filter((s) => !s.details.rejected);
-  assert.equal(subscribed.length, 11, '11 subscribed UEs plus the one the default scenario does not subscribe');
+  assert.equal(
+    subscribed.length,
+    11,
+    '11 subscribed UEs plus the one the default scenario does not subscribe',
+  );
   assert.equal(new Set(subscribed.map((s) => s.details.l2Id)).size, 11, 'distinct layer-2 ids');
   assert.equal(new Set(ues.map((n) => n.endpoints.pc5).filter(Boolean)).size, 11, 'distinct PC5 sockets');
   assert.equal(summary.registrations.accepted, 11);
