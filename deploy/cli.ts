@@ -13,6 +13,7 @@ const USAGE = `usage:
   prosec up [scenario.yaml] [--ues N] [--duration 30s] [--runs-dir DIR] [--json] [--detach]
       Brings the scenario up (default: scenarios/default.yaml), runs it, prints a summary, tears it down.
       --prometheus  also start a real Prometheus scraping every node (URL printed; stopped with the run)
+      --pack K      packed mode: up to K UEs per OS process (same UE code, own identity, sockets and keys)
       --hold        keep the nodes (and Prometheus) up after the summary until Ctrl-C or \`prosec down\`
   prosec down [--runs-dir DIR]
       Stops runs started with --detach (and any node they left behind).
@@ -118,8 +119,14 @@ async function up(args: string[]): Promise<number> {
       detach: { type: 'boolean', default: false },
       prometheus: { type: 'boolean', default: false },
       hold: { type: 'boolean', default: false },
+      pack: { type: 'string' },
     },
   });
+  const pack = values.pack === undefined ? undefined : Number(values.pack);
+  if (pack !== undefined && !(Number.isInteger(pack) && pack >= 1)) {
+    console.error(`prosec up: --pack must be a whole number >= 1, got '${values.pack}'`);
+    return 2;
+  }
   const file = positionals[0] ? resolve(positionals[0]) : DEFAULT_SCENARIO_FILE;
   if (values.prometheus && !findPrometheus()) {
     console.error(`prosec up --prometheus: ${INSTALL_HINT}`);
@@ -154,6 +161,7 @@ async function up(args: string[]): Promise<number> {
     runsDir,
     prometheus: values.prometheus,
     hold: values.hold,
+    pack,
   });
   console.error(`prosec: run ${run.runId}, scenario '${scenario.name}' (${file}), folder ${run.runDir}`);
   let signals = 0;

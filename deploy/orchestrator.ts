@@ -29,6 +29,7 @@ import {
   ueGroupConfig,
 } from './groups-plan.js';
 import { NodeProcess } from './node-process.js';
+import { type NodeHandle, PackPlanner } from './pack.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
 import { PrometheusServer, publishTargets, SCRAPE_INTERVAL_S, unpublishTargets } from './prometheus.js';
 import { formatRelaySummary, planRelay, type RelaySummary, summariseRelay } from './relay-plan.js';
@@ -42,7 +43,9 @@ export interface UpOptions {
   /** Progress lines go here (default stderr). */
   progress?: (line: string) => void;
   /** Hook for tests: called once every node is ready, with the node processes. */
-  onReady?: (nodes: NodeProcess[]) => void;
+  onReady?: (nodes: NodeHandle[]) => void;
+  /** Packed mode: up to this many UEs per OS process (deploy/pack.ts); absent: one process per node. */
+  pack?: number;
   /** Start a real Prometheus (deploy/prometheus.ts) scraping every node of the run; stopped with the run. */
   prometheus?: boolean;
   /** After the summary is collected, keep the nodes (and Prometheus) up until the run is aborted (Ctrl-C, prosec down). */
@@ -115,7 +118,8 @@ export class RunAborted extends Error {}
 export class Run {
   readonly runId: string;
   readonly runDir: string;
-  private readonly nodes: NodeProcess[] = [];
+  private readonly nodes: NodeHandle[] = [];
+  private packer: PackPlanner | undefined;
   private readonly failures: NodeFailure[] = [];
   private phase = 'starting';
   private tearingDown = false;
@@ -169,7 +173,7 @@ export class Run {
 
   private spawn(
     config: Omit<NodeConfig, 'v' | 'runId' | 'runDir' | 'host' | 'metricsPort' | 'processMetrics'>,
-  ): NodeProcess {
+  ): NodeHandle {
     const full: NodeConfig = {
       v: 1,
       runId: this.runId,
@@ -183,12 +187,20 @@ export class Run {
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
         : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
+    if (config.role === 'ue' && this.opts.pack) {
+      this.packer ??= new PackPlanner(this.opts.pack, join(this.runDir, 'logs'), full.processMetrics, (p) =>
+        this.onExit(p),
+      );
+      const packed = this.packer.place(full, secretEnv.PROSEC_ENROLLMENT_TOKEN!);
+      this.nodes.push(packed);
+      return packed;
+    }
     const n = new NodeProcess(full, join(this.runDir, 'logs'), secretEnv, (p) => this.onExit(p));
     this.nodes.push(n);
     return n;
   }
 
-  private onExit(n: NodeProcess): void {
+  private onExit(n: NodeHandle): void {
     if (this.tearingDown) return;
     const f: NodeFailure = {
       id: n.id,
@@ -280,7 +292,7 @@ export class Run {
       await pf.waitReady(s.readyTimeout);
       this.checkAbort();
       const kmsKeysEndpoint = { host: '127.0.0.1', port: kms.endpoints.keys! };
-      let groupManager: NodeProcess | undefined;
+      let groupManager: NodeHandle | undefined;
       if (groupPlan?.groupManager) {
         this.phase = 'start-up of the group manager';
         groupManager = this.spawn({
@@ -301,7 +313,7 @@ export class Run {
         port: kms.endpoints.keys!,
       });
       this.directLinkPairs = directLinks.size / 2;
-      const ues: NodeProcess[] = [];
+      const ues: NodeHandle[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
       const report = throttle((msg: string) => this.progress(msg), 1000);
@@ -512,6 +524,8 @@ export class Run {
     await Promise.all(
       this.nodes
         .filter((n) => n.ready && !n.exited)
+        // Packed mode: the UEs of one pack host share its endpoint; scrape it once.
+        .filter((n, i, all) => all.findIndex((m) => m.metricsPort === n.metricsPort) === i)
         .map(async (n) => {
           try {
             out.set(n.id, await scrape(`http://127.0.0.1:${n.metricsPort}/metrics`));
@@ -709,9 +723,10 @@ function freeUdpPort(): Promise<number> {
 }
 
 /** Prometheus file_sd target list of the run (one entry per node). */
-function writeTargets(runDir: string, runId: string, nodes: NodeProcess[]): void {
+function writeTargets(runDir: string, runId: string, nodes: NodeHandle[]): void {
   const targets = nodes
     .filter((n) => n.ready)
+    .filter((n, i, all) => all.findIndex((m) => m.metricsPort === n.metricsPort) === i)
     .map((n) => ({
       targets: [`127.0.0.1:${n.metricsPort}`],
       labels: { job: 'prosec', role: n.role, run: runId },

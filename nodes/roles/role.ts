@@ -9,6 +9,8 @@ export interface RoleContext {
   metrics: NodeMetrics;
   /** Aborted when the node shuts down. */
   signal: AbortSignal;
+  /** Packed mode: this UE's own KMS enrollment token (otherwise env PROSEC_ENROLLMENT_TOKEN). */
+  enrollmentToken?: string;
 }
 
 export interface RoleStatus {

@@ -1,5 +1,7 @@
 // UE role: enrolls for a certificate, registers with the ProSe Function over PC3 (TLS 1.3, mutual
 // authentication), receives its ProSe configuration, joins its groups on PC5 and exchanges one-to-many frames.
+
+import { X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { Pc3Client } from '../../transport/pc3/client.js';
@@ -41,6 +43,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const cfg = roleConfigSchema.parse(config.roleConfig);
   if (!config.proseFunction) throw new Error('a UE needs the ProSe Function endpoint (config.proseFunction)');
   const creds = await enrollWithKms(ctx);
+  // Public fingerprint of this UE's own certificate (status: shows every UE, packed or not, is its own identity).
+  const certSha256 = new X509Certificate(creds.certPem).fingerprint256;
   let errors = 0;
 
   // PC3: register and download the ProSe configuration.
@@ -173,6 +177,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       errors: errors + (discovery?.status().errors ?? 0),
       details: {
         rejected,
+        certSha256,
         l2Id: proseConfig?.l2Id,
         peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
         pc5: medium?.stats(),

@@ -14,7 +14,7 @@ export interface NodeCredentials {
 export async function enrollWithKms(ctx: RoleContext): Promise<NodeCredentials> {
   const { config, metrics } = ctx;
   if (!config.kms) throw new Error(`role ${config.role} needs the KMS endpoint (config.kms)`);
-  const token = process.env.PROSEC_ENROLLMENT_TOKEN;
+  const token = ctx.enrollmentToken ?? process.env.PROSEC_ENROLLMENT_TOKEN;
   if (!token) throw new Error('no enrollment token (PROSEC_ENROLLMENT_TOKEN) was given to this node');
   delete process.env.PROSEC_ENROLLMENT_TOKEN;
   const caCertPem = readFileSync(config.kms.caCertFile, 'utf8');
