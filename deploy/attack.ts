@@ -111,17 +111,11 @@ export function weakened(s: Scenario): Scenario {
   return { ...c, name: `${s.name}-control` };
 }
 
-export interface ThreatRow {
-  id: string;
-  keyIssue: string;
-  threat: string;
-  defence: string;
-  control: string;
-  expected: string;
+export type ThreatRow = Omit<ThreatDefinition, 'evaluate'> & {
   defended: ThreatEvidence;
   weakened: ThreatEvidence;
   pass: boolean;
-}
+};
 
 export interface ThreatMatrix {
   generatedAt: string;
@@ -160,20 +154,10 @@ export async function runThreatMatrix(opts: {
       .filter((p) => /never became ready|died|aborted|failed during/.test(p))
       .map((p) => `control run: ${p}`),
   ];
-  const rows = selected.map((t) => {
-    const defended = t.evaluate(d);
-    const weak = t.evaluate(c);
-    return {
-      id: t.id,
-      keyIssue: t.keyIssue,
-      threat: t.threat,
-      defence: t.defence,
-      control: t.control,
-      expected: t.expected,
-      defended,
-      weakened: weak,
-      pass: !defended.succeeded && weak.succeeded,
-    };
+  const rows = selected.map(({ evaluate, ...t }): ThreatRow => {
+    const defended = evaluate(d);
+    const weak = evaluate(c);
+    return { ...t, defended, weakened: weak, pass: !defended.succeeded && weak.succeeded };
   });
   return {
     generatedAt: new Date().toISOString(),

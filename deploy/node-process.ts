@@ -15,6 +15,89 @@ import type {
 export const NODE_MAIN = fileURLToPath(new URL('../nodes/main.js', import.meta.url));
 const TAIL_LINES = 20;
 
+/** Copies a child's stdout/stderr lines into its log file and keeps the last TAIL_LINES in `tail`. */
+export function captureOutput(child: ChildProcess, log: WriteStream, tail: string[]): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      log.write(`${line}\n`);
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+    });
+  }
+}
+
+/** SIGTERM, then SIGKILL after graceMs; resolves with the exit once the process is gone. */
+export async function stopChild(
+  child: ChildProcess,
+  exitPromise: Promise<NodeExit>,
+  exited: () => NodeExit | undefined,
+  graceMs: number,
+): Promise<NodeExit> {
+  const done = exited();
+  if (done) return done;
+  try {
+    child.kill('SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  const timer = setTimeout(() => {
+    if (!exited()) child.kill('SIGKILL');
+  }, graceMs);
+  const r = await exitPromise;
+  clearTimeout(timer);
+  return r;
+}
+
+/** Settles a waitReady() call: resolved on `ready`, rejected on exit or timeout. */
+export interface ReadyWaiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** A waiter for `id` becoming ready, queued on `waiters`, rejected after `timeoutMs` (shared by node and pack members). */
+export function waitForReady(id: string, timeoutMs: number, waiters: ReadyWaiter[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${id} not ready after ${timeoutMs} ms`)), timeoutMs);
+    waiters.push({
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+  });
+}
+
+/** Sends a status request (`send(reqId)`) and resolves with the reply, or with `dead` plus an error after `timeoutMs`. */
+export function requestStatus(
+  waiters: Map<number, (s: NodeStatus) => void>,
+  reqId: number,
+  timeoutMs: number,
+  dead: NodeStatus,
+  send: (reqId: number) => void,
+): Promise<NodeStatus> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      waiters.delete(reqId);
+      resolve({ ...dead, details: { error: 'status timeout' } });
+    }, timeoutMs);
+    waiters.set(reqId, (st) => {
+      clearTimeout(timer);
+      resolve(st);
+    });
+    send(reqId);
+  });
+}
+
+/** The status reported for a node that is not running. */
+export function deadStatus(role: RoleName, id: string, exited: NodeExit | undefined): NodeStatus {
+  return { role, id, ready: false, errors: 1, rssBytes: 0, details: { exited } };
+}
+
 export interface NodeExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -32,7 +115,7 @@ export class NodeProcess {
   fatal: string | undefined;
   private readonly tail: string[] = [];
   private readonly log: WriteStream;
-  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly readyWaiters: ReadyWaiter[] = [];
   private readonly statusWaiters = new Map<number, (s: NodeStatus) => void>();
   private nextReq = 1;
   readonly exitPromise: Promise<NodeExit>;
@@ -55,14 +138,7 @@ export class NodeProcess {
       execArgv: ['--enable-source-maps'],
       serialization: 'json',
     });
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.log.write(`${line}\n`);
-        this.tail.push(line);
-        if (this.tail.length > TAIL_LINES) this.tail.shift();
-      });
-    }
+    captureOutput(this.child, this.log, this.tail);
     this.child.on('message', (m: NodeToOrchestrator) => this.onMessage(m));
     this.child.on('error', (e) => {
       this.fatal ??= `spawn error: ${e.message}`;
@@ -115,22 +191,7 @@ export class NodeProcess {
   waitReady(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.exited) return Promise.reject(new Error(`${this.id} is not running`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.id} not ready after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.readyWaiters.push({
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-    });
+    return waitForReady(this.id, timeoutMs, this.readyWaiters);
   }
 
   send(msg: OrchestratorToNode): void {
@@ -139,44 +200,17 @@ export class NodeProcess {
 
   status(timeoutMs = 3000): Promise<NodeStatus> {
     if (this.exited || !this.child.connected) return Promise.resolve(this.deadStatus());
-    const reqId = this.nextReq++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.statusWaiters.delete(reqId);
-        resolve({ ...this.deadStatus(), details: { error: 'status timeout' } });
-      }, timeoutMs);
-      this.statusWaiters.set(reqId, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      this.send({ t: 'status-request', reqId });
-    });
+    return requestStatus(this.statusWaiters, this.nextReq++, timeoutMs, this.deadStatus(), (reqId) =>
+      this.send({ t: 'status-request', reqId }),
+    );
   }
 
   private deadStatus(): NodeStatus {
-    return {
-      role: this.role,
-      id: this.id,
-      ready: false,
-      errors: 1,
-      rssBytes: 0,
-      details: { exited: this.exited },
-    };
+    return deadStatus(this.role, this.id, this.exited);
   }
 
   /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */
-  async stop(graceMs = 5000): Promise<NodeExit> {
-    if (this.exited) return this.exited;
-    try {
-      this.child.kill('SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const timer = setTimeout(() => {
-      if (!this.exited) this.child.kill('SIGKILL');
-    }, graceMs);
-    const r = await this.exitPromise;
-    clearTimeout(timer);
-    return r;
+  stop(graceMs = 5000): Promise<NodeExit> {
+    return stopChild(this.child, this.exitPromise, () => this.exited, graceMs);
   }
 }

@@ -4,14 +4,21 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { OrchestratorToPack, PackToOrchestrator } from '../nodes/runtime/pack-protocol.js';
 import type { NodeConfig, NodeStatus, OrchestratorToNode, RoleName } from '../nodes/runtime/protocol.js';
-import type { NodeExit, NodeProcess } from './node-process.js';
+import {
+  captureOutput,
+  deadStatus,
+  type NodeExit,
+  type NodeProcess,
+  type ReadyWaiter,
+  requestStatus,
+  stopChild,
+  waitForReady,
+} from './node-process.js';
 
 export const PACK_HOST_MAIN = fileURLToPath(new URL('../nodes/pack-host.js', import.meta.url));
-const TAIL_LINES = 20;
 
 /** A node of the run as the orchestrator sees it: its own process, or one UE in a pack host. */
 export type NodeHandle = NodeProcess | PackedNode;
@@ -38,14 +45,7 @@ class PackHost {
       execArgv: ['--enable-source-maps'],
       serialization: 'json',
     });
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.log.write(`${line}\n`);
-        this.tail.push(line);
-        if (this.tail.length > TAIL_LINES) this.tail.shift();
-      });
-    }
+    captureOutput(this.child, this.log, this.tail);
     this.child.on('message', (m: PackToOrchestrator) => this.members.get(m.id)?.onMessage(m));
     this.exitPromise = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
@@ -66,19 +66,8 @@ class PackHost {
     if (this.child.connected) this.child.send(msg);
   }
 
-  async stop(graceMs: number): Promise<NodeExit> {
-    if (this.exited) return this.exited;
-    try {
-      this.child.kill('SIGTERM');
-    } catch {
-      /* already gone */
-    }
-    const timer = setTimeout(() => {
-      if (!this.exited) this.child.kill('SIGKILL');
-    }, graceMs);
-    const r = await this.exitPromise;
-    clearTimeout(timer);
-    return r;
+  stop(graceMs: number): Promise<NodeExit> {
+    return stopChild(this.child, this.exitPromise, () => this.exited, graceMs);
   }
 }
 
@@ -92,7 +81,7 @@ export class PackedNode {
   ready = false;
   exited: NodeExit | undefined;
   fatal: string | undefined;
-  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly readyWaiters: ReadyWaiter[] = [];
   private readonly statusWaiters = new Map<number, (s: NodeStatus) => void>();
   private nextReq = 1;
   private readonly addedAt = Date.now();
@@ -148,22 +137,7 @@ export class PackedNode {
   waitReady(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.exited || this.fatal) return Promise.reject(new Error(`${this.id} is not running`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.id} not ready after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.readyWaiters.push({
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-    });
+    return waitForReady(this.id, timeoutMs, this.readyWaiters);
   }
 
   send(msg: OrchestratorToNode): void {
@@ -174,29 +148,13 @@ export class PackedNode {
 
   status(timeoutMs = 3000): Promise<NodeStatus> {
     if (this.exited || !this.host.child.connected) return Promise.resolve(this.deadStatus());
-    const reqId = this.nextReq++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.statusWaiters.delete(reqId);
-        resolve({ ...this.deadStatus(), details: { error: 'status timeout' } });
-      }, timeoutMs);
-      this.statusWaiters.set(reqId, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      this.host.send({ t: 'pack-status-request', id: this.id, reqId });
-    });
+    return requestStatus(this.statusWaiters, this.nextReq++, timeoutMs, this.deadStatus(), (reqId) =>
+      this.host.send({ t: 'pack-status-request', id: this.id, reqId }),
+    );
   }
 
   private deadStatus(): NodeStatus {
-    return {
-      role: this.role,
-      id: this.id,
-      ready: false,
-      errors: 1,
-      rssBytes: 0,
-      details: { exited: this.exited },
-    };
+    return deadStatus(this.role, this.id, this.exited);
   }
 
   /** Stops the whole pack host (every UE in it). */

@@ -2,7 +2,7 @@
 // announcements over time through what every frame shows in clear, the PC5 source Layer-2 ID (the payload's ID
 // rotates). Evidence: restricted announcements heard and how many came from a source L2 ID heard in an earlier one
 // (each such one is linked to its predecessor). Open announcements carry a public code: linkable by design.
-import { DISCOVERY_KINDS } from '../../procedures/discovery/messages.js';
+import { isRestrictedKind } from '../../procedures/discovery/messages.js';
 import type { Attack } from './attack.js';
 
 export function tracking(): Attack {
@@ -12,8 +12,7 @@ export function tracking(): Attack {
   return {
     onFrame(frame) {
       if (frame.type !== 'discovery_announce') return;
-      const kind = frame.payload[1];
-      if (kind !== DISCOVERY_KINDS.restricted_slot && kind !== DISCOVERY_KINDS.restricted_nonce) return;
+      if (!isRestrictedKind(frame.payload[1])) return;
       announcements++;
       if (seen.has(frame.srcL2Id)) linked++;
       else seen.add(frame.srcL2Id);

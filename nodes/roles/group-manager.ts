@@ -14,12 +14,11 @@ import {
   groupIdentityUri,
 } from '../../procedures/group/gmk-distribution.js';
 import { deliverGmk } from '../../procedures/group/group-crypto.js';
-import { Pc3Client } from '../../transport/pc3/client.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
 import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
 import { CryptoPool } from '../crypto-pool.js';
 import { poolGroupCrypto } from '../group-crypto-pool.js';
-import { enrollWithKms } from '../runtime/enrollment.js';
+import { enrollWithKms, kmsKeysClient } from '../runtime/enrollment.js';
 import { pc3Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -66,16 +65,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const cfg = groupManagerConfigSchema.parse(config.roleConfig);
   const creds = await enrollWithKms(ctx);
   let errors = 0;
-  const kms = new Pc3Client({
-    host: cfg.kmsKeys.host,
-    port: cfg.kmsKeys.port,
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    caCertPem: creds.caCertPem,
-    expectedServer: { role: 'kms' },
-    metrics: pc3Sink(metrics),
-    timeoutMs: 30_000,
-  });
+  const kms = kmsKeysClient(cfg.kmsKeys, creds, metrics, 30_000);
   const groups = new Map<string, GroupState>();
   try {
     for (const g of cfg.groups) {

@@ -14,11 +14,10 @@ import {
 } from '../../procedures/direct-link/direct-link.js';
 import { CertificateKdMethod, loadCertificateTrust } from '../../procedures/direct-link/kd-certificate.js';
 import { IdentityKdMethod } from '../../procedures/direct-link/kd-identity.js';
-import { Pc3Client } from '../../transport/pc3/client.js';
+import type { Pc3Client } from '../../transport/pc3/client.js';
 import type { Pc5Address } from '../../transport/pc5/medium.js';
 import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
-import type { NodeCredentials } from '../runtime/enrollment.js';
-import { pc3Sink } from '../runtime/sinks.js';
+import { kmsKeysClient, type NodeCredentials } from '../runtime/enrollment.js';
 import type { RoleContext } from './role.js';
 
 const endpointSchema = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();
@@ -88,16 +87,7 @@ export async function startUeDirectLinks(
 ): Promise<UeDirectLinks> {
   const { config, log, metrics } = ctx;
   const cfg = directLinkConfigSchema.parse(raw);
-  const kmsClient = () =>
-    new Pc3Client({
-      host: cfg.kmsKeys.host,
-      port: cfg.kmsKeys.port,
-      certPem: creds.certPem,
-      keyPem: creds.keyPem,
-      caCertPem: creds.caCertPem,
-      expectedServer: { role: 'kms' },
-      metrics: pc3Sink(metrics),
-    });
+  const kmsClient = () => kmsKeysClient(cfg.kmsKeys, creds, metrics);
   const fetchCrl = async (client: Pc3Client): Promise<string> => {
     const reply = await client.request('crl_request', {});
     if (reply.type !== 'crl_response') throw new Error(`KMS key service answered ${reply.type}`);

@@ -1,8 +1,11 @@
 // Node start-up step shared by every role but the KMS: obtain this node's TLS certificate from the KMS.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Pc3Client } from '../../transport/pc3/client.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
 import type { RoleContext } from '../roles/role.js';
+import type { NodeMetrics } from './metrics.js';
+import { pc3Sink } from './sinks.js';
 
 export interface NodeCredentials {
   certPem: string;
@@ -34,4 +37,23 @@ export async function enrollWithKms(ctx: RoleContext): Promise<NodeCredentials> 
     metrics.enrollmentSeconds.observe({ result: 'failed' }, (performance.now() - t0) / 1000);
     throw e;
   }
+}
+
+/** A mutual-TLS PC3 client to the KMS key service (MIKEY-SAKKE bundles, CRL), authenticated with the node's certificate. */
+export function kmsKeysClient(
+  endpoint: { host: string; port: number },
+  creds: NodeCredentials,
+  metrics: NodeMetrics,
+  timeoutMs?: number,
+): Pc3Client {
+  return new Pc3Client({
+    host: endpoint.host,
+    port: endpoint.port,
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    caCertPem: creds.caCertPem,
+    expectedServer: { role: 'kms' },
+    metrics: pc3Sink(metrics),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
 }

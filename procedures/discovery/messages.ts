@@ -23,6 +23,11 @@ export const DISCOVERY_KINDS = {
   /** Model B discovery response (solution #2.2). */
   response: 0x05,
 } as const;
+
+/** True for the kind octet of a restricted announcement (option 1 or 2), as opposed to open or Model B messages. */
+export function isRestrictedKind(kind: number | undefined): boolean {
+  return kind === DISCOVERY_KINDS.restricted_nonce || kind === DISCOVERY_KINDS.restricted_slot;
+}
 export type DiscoveryKind = keyof typeof DISCOVERY_KINDS;
 
 /** Signature algorithms of open discovery and of signed request/response. */
