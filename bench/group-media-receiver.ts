@@ -1,7 +1,7 @@
 // Child process of bench/group.bench.ts (media part): joins the multicast group, deciphers (or just counts)
 // group media frames and reports payload octets and the time between the first and last frame. Bounded: it
 // reports after `count` frames or 1.5 s without a frame, and exits when the parent says so or disconnects.
-import { GroupMediaReceiver } from '../procedures/group/group-media.js';
+import { type GroupMediaAlgorithms, GroupMediaReceiver } from '../procedures/group/group-media.js';
 import type { Pc5Group } from '../transport/pc5/medium.js';
 import { UdpPc5Medium } from '../transport/pc5/udp-medium.js';
 
@@ -13,8 +13,8 @@ interface Start {
   gskId: number;
   groupL2: number;
   count: number;
-  /** 0: ciphering only (TS 33.303 profile); 2: ciphering + 128-NIA2. */
-  integrityAlg: 0 | 2;
+  /** The protection profile (ciphering only, + 128-NIA2, or AES-128-GCM). */
+  profile: GroupMediaAlgorithms;
 }
 
 process.on('disconnect', () => process.exit(0));
@@ -23,7 +23,7 @@ process.on('message', async (m: Start | { cmd: 'exit' }) => {
   const rx = new UdpPc5Medium({ l2Id: 0xb00099 });
   await rx.start();
   await rx.joinGroup(m.group);
-  const receiver = new GroupMediaReceiver(m.groupL2, { cipherAlg: 2, integrityAlg: m.integrityAlg });
+  const receiver = new GroupMediaReceiver(m.groupL2, m.profile);
   receiver.addCall(m.gskId, Uint8Array.from(m.gsk));
   let got = 0;
   let bytes = 0;

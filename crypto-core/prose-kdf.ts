@@ -69,7 +69,7 @@ export function deriveKdSess(kd: Uint8Array, nonce1: Uint8Array, nonce2: Uint8Ar
 export function deriveAlgorithmKey(
   key: Uint8Array,
   distinguisher: AlgDistinguisher,
-  algId: AlgorithmId,
+  algId: AlgorithmId | typeof PROSEC_AES_GCM_ALG_ID,
 ): Uint8Array {
   requireKey256('KD-sess/PTK', key);
   if (distinguisher !== 0 && distinguisher !== 1) {
@@ -83,6 +83,17 @@ export function deriveAlgorithmKey(
   }
   const out = kdf(key, PROSE_FC.ALGORITHM_KEY, Uint8Array.of(distinguisher), Uint8Array.of(algId));
   return out.slice(16);
+}
+
+/**
+ * Algorithm identity prosec uses for AES-128-GCM group media (an option of issue #6; 3GPP defines 0-3 only, 4-15
+ * are reserved, so 8 cannot collide with a 128-NEA key). Its key is deriveAlgorithmKey(PTK, encryption, 8).
+ */
+export const PROSEC_AES_GCM_ALG_ID = 8;
+
+/** AES-128-GCM key for group media from a PTK (prosec-private algorithm identity 8, docs/group.md). */
+export function deriveAesGcmKey(ptk: Uint8Array): Uint8Array {
+  return deriveAlgorithmKey(ptk, ALG_DISTINGUISHER.ENCRYPTION, PROSEC_AES_GCM_ALG_ID);
 }
 
 /** PEK: encryption key from KD-sess or PTK for 128-NEA<algId> (deriveAlgorithmKey with the encryption distinguisher). */

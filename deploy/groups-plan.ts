@@ -38,6 +38,7 @@ export function planGroupSecurity(
         groupId: g.group,
         solution: g.solution,
         mediaIntegrity: g.mediaIntegrity,
+        mediaCipher: g.mediaCipher,
         insecure: g.insecure,
       });
     }

@@ -38,6 +38,11 @@ export const groupSecuritySchema = z
              */
             mediaIntegrity: z.boolean().default(true),
             /**
+             * Group media cipher: 128-NEA2 (TS 33.303, default) or AES-128-GCM (prosec option: ciphering and a
+             * 16-octet tag in one pass, node:crypto), which always authenticates (mediaIntegrity must stay true).
+             */
+            mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
+            /**
              * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
              * replay window at the receivers.
              */
@@ -102,6 +107,11 @@ export function groupSecurityIssues(
       out.push({
         path: ['groups', i, 'remove'],
         message: 'member removal is modelled for standard groups only',
+      });
+    if (g.mediaCipher === 'aes-128-gcm' && !g.mediaIntegrity)
+      out.push({
+        path: ['groups', i, 'mediaIntegrity'],
+        message: 'aes-128-gcm always authenticates the media: mediaIntegrity false is not possible with it',
       });
     g.remove.forEach((r, k) => {
       if (!members.get(g.group)?.includes(r.member))

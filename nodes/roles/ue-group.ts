@@ -19,6 +19,7 @@ import {
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
 import {
+  AES_GCM_GROUP_MEDIA_ALGS,
   DEFAULT_GROUP_MEDIA_ALGS,
   type GroupMediaAlgorithms,
   GroupMediaReceiver,
@@ -48,6 +49,7 @@ export const ueGroupConfigSchema = z
             groupId: z.string(),
             solution: z.enum(['standard', 'pc3']),
             mediaIntegrity: z.boolean().default(true),
+            mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
             insecure: z
               .object({ nullCipher: z.boolean(), noReplayProtection: z.boolean() })
               .strict()
@@ -185,9 +187,16 @@ export async function startUeGroupSecurity(
   for (const g of cfg.groups) {
     const pg = prose.groups.find((x) => x.groupId === g.groupId);
     if (!pg) continue; // not a member according to the ProSe configuration
-    const base = g.mediaIntegrity ? DEFAULT_GROUP_MEDIA_ALGS : TS33303_GROUP_MEDIA_ALGS;
+    const base =
+      g.mediaCipher === 'aes-128-gcm'
+        ? AES_GCM_GROUP_MEDIA_ALGS
+        : g.mediaIntegrity
+          ? DEFAULT_GROUP_MEDIA_ALGS
+          : TS33303_GROUP_MEDIA_ALGS;
     // Insecure controls (threat matrix only): NEA0 leaves the media in clear.
-    const algs = g.insecure.nullCipher ? { ...base, cipherAlg: 0 as const } : base;
+    const algs: GroupMediaAlgorithms = g.insecure.nullCipher
+      ? { cipherAlg: 0, integrityAlg: base.aead ? 0 : base.integrityAlg }
+      : base;
     if (g.insecure.nullCipher || g.insecure.noReplayProtection)
       log.warn(
         { group: g.groupId, insecure: g.insecure },

@@ -179,23 +179,19 @@ export class Pc5TxContext {
  * (UDP reorders: any COUNT within `windowSize` below the highest seen is accepted once).
  */
 export class Pc5RxContext {
-  private highest = -1;
-  private readonly window: Uint32Array;
+  private readonly replay: ReplayWindow;
   private readonly header: number;
   private readonly nea2?: Nea2Stream;
 
   constructor(
     private readonly keys: ProtectionKeys,
     private readonly policy: ProtectionPolicy,
-    private readonly windowSize = 1024,
+    windowSize = 1024,
     /** false only for the threat matrix's weakened controls (docs/threat-matrix.md): replays are then accepted. */
     private readonly replayCheck = true,
   ) {
     checkKeys(keys, policy);
-    if (!Number.isInteger(windowSize) || windowSize < 32 || windowSize % 32 !== 0) {
-      throw new CryptoInputError('window', 'replay window must be a multiple of 32, at least 32');
-    }
-    this.window = new Uint32Array(windowSize / 32);
+    this.replay = new ReplayWindow(windowSize);
     this.header = flagsOctet(keys.ksi, policy);
     if (policy.ciphering && keys.cipherAlg === 2)
       this.nea2 = new Nea2Stream(keys.pek!, keys.bearer, keys.direction);
@@ -203,7 +199,7 @@ export class Pc5RxContext {
 
   /** Highest COUNT accepted so far (-1 before any). */
   get highestCount(): number {
-    return this.highest;
+    return this.replay.highest;
   }
 
   /**
@@ -238,7 +234,7 @@ export class Pc5RxContext {
         return { ok: false, reason: 'mac', count };
       }
     }
-    const replay = this.replayCheck ? this.checkReplay(count) : undefined;
+    const replay = this.replayCheck ? this.replay.check(count) : undefined;
     if (replay) return { ok: false, reason: replay, count };
     const body = pdu.subarray(PROTECTED_HEADER_BYTES, end);
     let payload: Uint8Array;
@@ -252,29 +248,50 @@ export class Pc5RxContext {
           ? this.nea2.apply(count, body)
           : nea(keys.cipherAlg, keys.pek!, count, keys.bearer, keys.direction, body, body.length * 8);
     }
-    this.markSeen(count);
+    this.replay.markSeen(count);
     return { ok: true, payload, count };
   }
+}
 
-  private checkReplay(count: number): 'replay' | 'too_old' | undefined {
-    if (count > this.highest) return undefined;
-    if (this.highest - count >= this.windowSize) return 'too_old';
-    const i = count % this.windowSize;
-    return this.window[i >>> 5]! & (1 << (i & 31)) ? 'replay' : undefined;
+/**
+ * Sliding replay window over a 32-bit COUNT: any COUNT within `size` below the highest accepted one is accepted
+ * once. Check before, mark only after the PDU verified, so forged PDUs cannot move the window.
+ */
+export class ReplayWindow {
+  private top = -1;
+  private readonly bits: Uint32Array;
+
+  constructor(private readonly size = 1024) {
+    if (!Number.isInteger(size) || size < 32 || size % 32 !== 0) {
+      throw new CryptoInputError('window', 'replay window must be a multiple of 32, at least 32');
+    }
+    this.bits = new Uint32Array(size / 32);
   }
 
-  private markSeen(count: number): void {
-    const size = this.windowSize;
-    if (count > this.highest) {
+  /** Highest COUNT marked so far (-1 before any). */
+  get highest(): number {
+    return this.top;
+  }
+
+  check(count: number): 'replay' | 'too_old' | undefined {
+    if (count > this.top) return undefined;
+    if (this.top - count >= this.size) return 'too_old';
+    const i = count % this.size;
+    return this.bits[i >>> 5]! & (1 << (i & 31)) ? 'replay' : undefined;
+  }
+
+  markSeen(count: number): void {
+    const size = this.size;
+    if (count > this.top) {
       // Clear the slots the window slides over.
-      const steps = Math.min(count - this.highest, size);
+      const steps = Math.min(count - this.top, size);
       for (let c = count - steps + 1; c <= count; c++) {
         const i = c % size;
-        this.window[i >>> 5]! &= ~(1 << (i & 31));
+        this.bits[i >>> 5]! &= ~(1 << (i & 31));
       }
-      this.highest = count;
+      this.top = count;
     }
     const i = count % size;
-    this.window[i >>> 5]! |= 1 << (i & 31);
+    this.bits[i >>> 5]! |= 1 << (i & 31);
   }
 }

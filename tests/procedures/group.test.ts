@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gcm } from '@noble/ciphers/aes.js';
 import { generateKmsMasterKeys, issueBundle, type UeKeyBundle } from '../../crypto-core/kms-bundle.js';
+import { deriveAesGcmKey, derivePtk } from '../../crypto-core/prose-kdf.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
 import {
   GMK_PURPOSE,
@@ -18,6 +20,8 @@ import {
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
 import {
+  AES_GCM_GROUP_MEDIA_ALGS,
+  GROUP_MEDIA_VERSION_GCM,
   GroupMediaReceiver,
   GroupMediaSender,
   TS33303_GROUP_MEDIA_ALGS,
@@ -291,4 +295,39 @@ test('group media, TS 33.303 one-to-many profile (ciphering only): replay and no
     new GroupMediaReceiver(GROUP_L2, TS33303_GROUP_MEDIA_ALGS).unprotect(A_L2, tx.protect(payload)).ok,
     false,
   );
+});
+
+test('group media, AES-128-GCM option: opens with an independent GCM (@noble/ciphers), tampering, replay, wrong sender and mixed profiles are rejected', () => {
+  const gsk = new Uint8Array(32).fill(5);
+  const A_L2 = 0x000102;
+  const tx = new GroupMediaSender(gsk, 11, A_L2, GROUP_L2, AES_GCM_GROUP_MEDIA_ALGS);
+  const rx = new GroupMediaReceiver(GROUP_L2, AES_GCM_GROUP_MEDIA_ALGS);
+  rx.addCall(11, gsk);
+  const payload = new Uint8Array(100).map((_, i) => i);
+  const p = tx.protect(payload);
+  // version 2 | GSK-ID | PTK-ID | COUNT | ciphertext | 16-octet tag.
+  assert.equal(p[0], GROUP_MEDIA_VERSION_GCM);
+  assert.equal(p.length, 7 + 4 + 100 + 16);
+  // Independent implementation: the same key schedule, noble's AES-GCM, nonce = 0^8 || COUNT, AAD = COUNT.
+  const ptk = derivePtk(gsk, Uint8Array.of(0, 1, 2), 1, Uint8Array.of(0x00, 0xa0, 0x01));
+  const nonce = new Uint8Array(12);
+  const body = p.subarray(7);
+  assert.deepEqual(gcm(deriveAesGcmKey(ptk), nonce, body.subarray(0, 4)).decrypt(body.subarray(4)), payload);
+  const r = rx.unprotect(A_L2, p.slice());
+  assert.ok(r.ok);
+  assert.deepEqual(r.payload, payload);
+  assert.deepEqual(rx.unprotect(A_L2, p), { ok: false, reason: 'replay', gskId: 11 });
+  const t = tx.protect(payload);
+  t[30]! ^= 1;
+  assert.equal((rx.unprotect(A_L2, t) as { reason: string }).reason, 'mac');
+  const c = tx.protect(payload);
+  c[8]! ^= 1; // COUNT is in the AAD (and the nonce)
+  assert.equal((rx.unprotect(A_L2, c) as { reason: string }).reason, 'mac');
+  assert.equal((rx.unprotect(0x000999, tx.protect(payload)) as { reason: string }).reason, 'mac');
+  // A 128-NEA2/NIA2 receiver refuses GCM media and the other way round: no silent switch between profiles.
+  const nea = new GroupMediaReceiver(GROUP_L2);
+  nea.addCall(11, gsk);
+  assert.equal((nea.unprotect(A_L2, tx.protect(payload)) as { reason: string }).reason, 'policy');
+  const neaTx = new GroupMediaSender(gsk, 11, A_L2, GROUP_L2);
+  assert.equal((rx.unprotect(A_L2, neaTx.protect(payload)) as { reason: string }).reason, 'policy');
 });
