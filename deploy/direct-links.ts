@@ -6,7 +6,7 @@ import type { DirectLinkConfig, DirectLinkStatus } from '../nodes/roles/ue-direc
 import type { NodeStatus } from '../nodes/runtime/protocol.js';
 import type { Scenario } from './scenario.js';
 
-function freeUdpPort(): Promise<number> {
+export function freeUdpPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const s = createSocket('udp4');
     s.once('error', reject);

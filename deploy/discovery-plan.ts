@@ -283,7 +283,7 @@ export function formatDiscovery(d: DiscoverySummary | undefined): string[] {
     '',
     `discovery (restricted option ${d.option}): ${d.announcementsSent} announcements, ${d.hmacs} HMACs and ${d.signatureVerifications} signature checks by monitors; impostor ALUIDs rejected ${d.impostorsRejected}/${d.impostors}`,
   ];
-  const list = (xs: string[] | undefined) => (xs && xs.length ? xs.join(',') : '-');
+  const list = (xs: string[] | undefined) => (xs?.length ? xs.join(',') : '-');
   for (const u of d.users) {
     let line = `  ${u.aluid} (${u.ue}): restricted ${list(u.discoveredBefore)} (permitted ${list(u.expectedBefore)})`;
     if (u.expectedAfter)

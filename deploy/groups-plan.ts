@@ -43,6 +43,22 @@ export function planGroupSecurity(
       });
     }
   }
+  // Ad-hoc groups: the creator's list of members and removals; ports are filled by planAdhocPorts.
+  for (const g of gs.groups.filter((x) => x.solution === 'adhoc')) {
+    const ms = members.get(g.group) ?? [];
+    const creator = g.creator ?? ms[0]!;
+    for (const m of ms) {
+      const u = ues.get(m)!;
+      u.adhoc ??= { unicastPort: 0, peers: {}, groups: [] };
+      u.adhoc.groups.push({
+        groupId: g.group,
+        creator,
+        periodMs: g.gmkPeriod,
+        members: m === creator ? ms.filter((x) => x !== creator) : [],
+        removals: m === creator ? g.remove.map((r) => ({ member: r.member, afterMs: r.after })) : [],
+      });
+    }
+  }
   for (const c of gs.calls) {
     ues.get(c.initiator)?.calls.push({ groupId: c.group, atMs: c.at, durationMs: c.duration });
   }
@@ -61,6 +77,34 @@ export function planGroupSecurity(
   if (pc3.length > 0)
     plan.pfGroupKeys = pc3.map((g) => ({ groupId: g.group, periodMs: g.gmkPeriod, algorithm: g.algorithm }));
   return plan;
+}
+
+/**
+ * Gives every UE of an ad-hoc group a fixed PC5 unicast port and tells each its ad-hoc peers' ports (creator:
+ * its members; member: its creators). A UE with a direct link has its own unicast handling, so it cannot also be in
+ * an ad-hoc group (a clear error, docs/group.md).
+ */
+export async function planAdhocPorts(
+  plan: GroupSecurityPlan | undefined,
+  directLinkUes: Set<string>,
+  freePort: () => Promise<number>,
+): Promise<void> {
+  const adhocUes = [...(plan?.ues ?? [])].filter(([, u]) => u.adhoc);
+  if (adhocUes.length === 0) return;
+  const portOf = new Map<string, number>();
+  for (const [id, u] of adhocUes) {
+    if (directLinkUes.has(id))
+      throw new Error(
+        `scenario: ${id} is in directLinks and in the ad-hoc group ${u.adhoc!.groups[0]!.groupId}; a UE can be in one of the two only`,
+      );
+    portOf.set(id, await freePort());
+  }
+  for (const [id, u] of adhocUes) {
+    u.adhoc!.unicastPort = portOf.get(id)!;
+    for (const g of u.adhoc!.groups) {
+      for (const peer of g.creator === id ? g.members : [g.creator]) u.adhoc!.peers[peer] = portOf.get(peer)!;
+    }
+  }
 }
 
 /** KMS roleConfig.groupManagers: each standard group -> the node id of its group manager (only it gets the keys). */

@@ -26,8 +26,13 @@ export const groupSecuritySchema = z
           .object({
             /** A group of the scenario's `groups`. */
             group: nodeId,
-            /** standard: GMK by MIKEY-SAKKE from the group manager (sol. #3.1); pc3: ProSe Function key (sol. #3.5). */
-            solution: z.enum(['standard', 'pc3']).default('standard'),
+            /**
+             * standard: GMK by MIKEY-SAKKE from the group manager (sol. #3.1); pc3: ProSe Function key (sol. #3.5);
+             * adhoc: the creator sends the GMK over a PC5 one-to-one link to each member (no network).
+             */
+            solution: z.enum(['standard', 'pc3', 'adhoc']).default('standard'),
+            /** adhoc only: the UE that creates the group and distributes its GMK (default: the first member). */
+            creator: nodeId.optional(),
             /** GMK / group key period of use; rekeyed (standard) or reconfigured (pc3) when it ends. */
             gmkPeriod: duration.default(3_600_000),
             /** pc3 only: the algorithm the ProSe Function configures with the key. */
@@ -103,11 +108,23 @@ export function groupSecurityIssues(
     if (seen.has(g.group))
       out.push({ path: ['groups', i, 'group'], message: `group ${g.group} listed twice` });
     seen.add(g.group);
-    if (g.solution !== 'standard' && g.remove.length > 0)
+    if (g.solution === 'pc3' && g.remove.length > 0)
       out.push({
         path: ['groups', i, 'remove'],
-        message: 'member removal is modelled for standard groups only',
+        message: 'member removal is modelled for standard and adhoc groups only',
       });
+    if (g.creator !== undefined && g.solution !== 'adhoc')
+      out.push({ path: ['groups', i, 'creator'], message: 'creator is for adhoc groups only' });
+    const creator = g.solution === 'adhoc' ? (g.creator ?? members.get(g.group)?.[0]) : undefined;
+    if (g.creator !== undefined && !members.get(g.group)?.includes(g.creator))
+      out.push({ path: ['groups', i, 'creator'], message: `${g.creator} is not in ${g.group}` });
+    g.remove.forEach((r, k) => {
+      if (r.member === creator)
+        out.push({
+          path: ['groups', i, 'remove', k, 'member'],
+          message: `${r.member} creates ${g.group} and cannot be removed from it`,
+        });
+    });
     if (g.mediaCipher === 'aes-128-gcm' && !g.mediaIntegrity)
       out.push({
         path: ['groups', i, 'mediaIntegrity'],

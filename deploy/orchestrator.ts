@@ -1,6 +1,5 @@
 // The orchestrator: brings a scenario up as one OS process per node, runs it, summarises it, tears it down.
 import { randomBytes, randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +10,7 @@ import {
   type DirectLinkSummary,
   directLinkProblems,
   formatDirectLinks,
+  freeUdpPort,
   planDirectLinks,
   summariseDirectLinks,
 } from './direct-links.js';
@@ -24,6 +24,7 @@ import {
   formatGroupSecurity,
   type GroupSecuritySummary,
   kmsGroupManagers,
+  planAdhocPorts,
   planGroupSecurity,
   summariseGroupSecurity,
   ueGroupConfig,
@@ -313,6 +314,7 @@ export class Run {
         port: kms.endpoints.keys!,
       });
       this.directLinkPairs = directLinks.size / 2;
+      await planAdhocPorts(groupPlan, new Set(directLinks.keys()), freeUdpPort);
       const ues: NodeHandle[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -709,17 +711,6 @@ async function allocateMulticast(n: number): Promise<{ addresses: string[]; port
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(await freeUdpPort());
   return { addresses, ports };
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Prometheus file_sd target list of the run (one entry per node). */

@@ -150,7 +150,7 @@ export class DiscoveryAllocator {
    */
   revoke(announcer: string, monitor: string): string[] {
     const a = this.byAluid.get(announcer);
-    if (!a || !a.permits.has(monitor)) return [];
+    if (!a?.permits.has(monitor)) return [];
     const before = [...a.permits];
     a.permits.delete(monitor);
     a.restrictedCode = randomBytes(8);
@@ -287,7 +287,7 @@ export function attachProseFunctionDiscovery(opts: {
           return { type: 'discovery_register_accept', body: { allocation: r.allocation } };
         }
         if (msg.type === 'discovery_match_report') {
-          if (!allocator || !allocator.isRegistered(peer.nodeId))
+          if (!allocator?.isRegistered(peer.nodeId))
             return {
               type: 'error',
               body: { cause: 'not_authorized', detail: 'register for discovery first' },

@@ -35,6 +35,7 @@ import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { NodeCredentials } from '../runtime/enrollment.js';
 import { pc3Sink } from '../runtime/sinks.js';
 import type { RoleContext } from './role.js';
+import { type AdhocGroups, adhocConfigSchema, startAdhocGroups } from './ue-group-adhoc.js';
 
 const endpoint = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();
 
@@ -47,7 +48,7 @@ export const ueGroupConfigSchema = z
         z
           .object({
             groupId: z.string(),
-            solution: z.enum(['standard', 'pc3']),
+            solution: z.enum(['standard', 'pc3', 'adhoc']),
             mediaIntegrity: z.boolean().default(true),
             mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
             insecure: z
@@ -67,6 +68,8 @@ export const ueGroupConfigSchema = z
       )
       .max(1000),
     media: z.object({ rate: z.number().min(0).max(2000), payloadBytes: z.number().int().min(16).max(1400) }),
+    /** Ad-hoc groups (GMK over one-to-one links): ports and, for creators, members and removals. */
+    adhoc: adhocConfigSchema.optional(),
   })
   .strict();
 export type UeGroupConfig = z.output<typeof ueGroupConfigSchema>;
@@ -172,7 +175,7 @@ export async function startUeGroupSecurity(
   };
   interface Joined {
     id: string;
-    solution: 'standard' | 'pc3';
+    solution: 'standard' | 'pc3' | 'adhoc';
     group: Pc5Group;
     l2: number;
     rx: GroupMediaReceiver;
@@ -341,7 +344,37 @@ export async function startUeGroupSecurity(
         });
       }),
   );
+  let adhoc: AdhocGroups | undefined;
+  if (cfg.adhoc) {
+    adhoc = await startAdhocGroups(ctx, medium, creds, cfg.adhoc, cfg.kmsKeys, {
+      install: (rec, setupMs) => {
+        const j = joined.get(rec.groupId);
+        if (j?.solution !== 'adhoc') return false;
+        const r = gmks.installDirect(rec, rec.activatedAtMs);
+        if (!r.ok) return false;
+        const gs = st.groups[j.id]!;
+        gs.gmkInstalls++;
+        gs.gmkId = rec.gmkId;
+        // Members: the creator's rekey (GMK activation) to installed here; the creator's own install is not a
+        // distribution and is not counted as one.
+        if (setupMs !== undefined && setupMs > 0) st.gmkInstallMs[j.id]!.push(setupMs);
+        return true;
+      },
+      removed: (groupId) => {
+        const gs = st.groups[groupId];
+        if (gs && gs.removedAtMs === undefined) gs.removedAtMs = Date.now();
+        log.info({ groupId }, 'removed from the ad-hoc group by its creator');
+      },
+      fail: (cause) => fail('gmk', cause),
+    });
+    closers.push(() => adhoc!.stop());
+  }
   for (const j of joined.values()) {
+    // Ad-hoc members get their GMK when the creator reaches them over PC5; start-up does not wait for it.
+    if (j.solution === 'adhoc') {
+      firstKey.get(j.id)?.();
+      continue;
+    }
     const run = j.solution === 'standard' ? pollStandard(j) : fetchPc3(j);
     void run.catch((e) => {
       fail('gmk', 'setup_error');
@@ -446,6 +479,7 @@ export async function startUeGroupSecurity(
     startTraffic: () => {
       if (trafficStarted) return;
       trafficStarted = true;
+      adhoc?.startTraffic();
       for (const c of cfg.calls)
         later(c.atMs, () =>
           trafficStopped

@@ -101,10 +101,14 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const peersHeard = new Map<string, Set<number>>();
   const groupByKey = new Map<string, { id: string; group: Pc5Group; l2GroupId: number }>();
   let medium: UdpPc5Medium | undefined;
+  // Ad-hoc group members have a fixed unicast port so the group's creator can reach them (docs/group.md).
+  const adhocPort = (cfg.groupSecurity as { adhoc?: { unicastPort?: number } } | undefined)?.adhoc
+    ?.unicastPort;
   if (proseConfig) {
     medium = new UdpPc5Medium({
       l2Id: proseConfig.l2Id,
       ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),
+      ...(adhocPort !== undefined ? { unicastPort: adhocPort } : {}),
       metrics: pc5Sink(metrics),
       onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
     });

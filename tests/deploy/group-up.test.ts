@@ -11,7 +11,7 @@ import type { RunSummary } from '../../deploy/orchestrator.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { isAlive, readRunState, runCli } from '../helpers/processes.js';
 
-test('prosec up scenarios/group.yaml: two solutions side by side, calls set up, removed member decrypts nothing after the rekey', async () => {
+test('prosec up scenarios/group.yaml: three solutions side by side (standard, pc3, ad-hoc), calls set up, removed member decrypts nothing after the rekey', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-group-'));
   const runsDir = join(dir, 'runs');
   const shipped = readFileSync(join(REPO_ROOT, 'scenarios', 'group.yaml'), 'utf8');
@@ -54,6 +54,19 @@ test('prosec up scenarios/group.yaml: two solutions side by side, calls set up, 
     assert.equal(rm.decryptedAfterRemoval, 0);
     assert.ok(rm.rejectedAfterRemoval > 0, 'ue-4 kept listening and its PDUs were rejected');
     assert.ok((g.failuresByCause['call.unknown_key'] ?? 0) >= 2, JSON.stringify(g.failuresByCause));
+    // charlie (ad-hoc): ue-6 sent the GMK over a PC5 one-to-one link to each of 3 members, then, after removing
+    // ue-2, a new GMK to the 2 others; its own two installs count too. AES-128-GCM media.
+    const charlie = g.groups.find((x) => x.group === 'charlie')!;
+    assert.equal(charlie.solution, 'adhoc');
+    assert.equal(charlie.gmkInstalls, 2 + 3 + 2);
+    assert.ok(charlie.gmkDistributionMs.n === 5 && charlie.gmkDistributionMs.p50 > 0);
+    // The first call reaches 3 members (fewer only if a member had no GMK yet), the second the 2 remaining.
+    assert.ok(charlie.callSetupMs.n >= 4, `charlie set-ups ${charlie.callSetupMs.n}`);
+    const rm2 = g.removedMembers.find((r) => r.member === 'ue-2')!;
+    assert.equal(rm2.toldRemoved, true);
+    assert.equal(rm2.callsSetUpAfterRemoval, 0);
+    assert.equal(rm2.decryptedAfterRemoval, 0);
+    assert.ok(rm2.rejectedAfterRemoval > 0, 'ue-2 kept listening and its PDUs were rejected');
     assert.ok(g.media.received > 0);
     assert.equal(g.failuresByCause['media.mac'] ?? 0, 0);
     for (const n of s.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);

@@ -84,6 +84,23 @@ test('a bad scenario is rejected with the field path and the reason', () => {
     /duplicate/,
   );
   rejects(file('noname.yaml', 'roles: { ue: 2 }\n'), 'name', /expected string|required/i);
+  const gs = (group: string) =>
+    `name: x\nroles: { ue: 3 }\ngroups: [ { id: g, members: [ue-1, ue-2] } ]\ngroupSecurity: { groups: [ ${group} ] }\n`;
+  rejects(
+    file('creator.yaml', gs('{ group: g, solution: adhoc, creator: ue-3 }')),
+    'groupSecurity.groups.0.creator',
+    /ue-3 is not in g/,
+  );
+  rejects(
+    file('rmcreator.yaml', gs('{ group: g, solution: adhoc, remove: [ { member: ue-1, after: 1s } ] }')),
+    'groupSecurity.groups.0.remove.0.member',
+    /cannot be removed/,
+  );
+  rejects(
+    file('gcm.yaml', gs('{ group: g, mediaCipher: aes-128-gcm, mediaIntegrity: false }')),
+    'groupSecurity.groups.0.mediaIntegrity',
+    /always authenticates/,
+  );
 });
 
 test('YAML syntax errors and missing files are reported with the file', () => {

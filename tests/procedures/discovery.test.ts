@@ -383,7 +383,7 @@ test('linkability: a passive observer links every static-ID announcement and non
     assert.equal(obs.linkRate, 0);
   }
   const staticObs = new LinkabilityObserver();
-  users.forEach((u, j) => {
+  users.forEach((_u, j) => {
     const fixed = encodeDiscovery({
       kind: 'restricted_nonce',
       fresh: new Uint8Array(8),
