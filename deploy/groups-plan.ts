@@ -1,21 +1,41 @@
 // Run side of the scenario's groupSecurity (docs/group.md): the group manager's, ProSe Function's and UEs'
 // role configuration, and the summary's group section (GMK distribution times, call set-up latency, media,
 // drops by cause, and what removed members could still decrypt). The orchestrator calls these with a few lines.
+import { randomBytes } from 'node:crypto';
 import type { GroupManagerConfig } from '../nodes/roles/group-manager.js';
+import type { KeyServerConfig } from '../nodes/roles/key-server.js';
 import type { GroupKeysConfig } from '../nodes/roles/prose-function-group-keys.js';
 import type { UeGroupConfig, UeGroupStatus } from '../nodes/roles/ue-group.js';
 import type { NodeStatus } from '../nodes/runtime/protocol.js';
+import type { GroupSecurityScenario } from './groups-scenario.js';
 import type { Scenario } from './scenario.js';
 
 type Endpoint = { host: string; port: number };
 
+/** The run's network-supported groups (sol. #3.2): key server roleConfig without endpoints. */
+export type KeyServerPlan = Omit<KeyServerConfig, 'nafFqdn'>;
+
+/** Owner of an invitation group and who it invites (scenario defaults applied). */
+export function invitationOf(
+  g: GroupSecurityScenario['groups'][number],
+  members: string[],
+): {
+  owner: string;
+  invite: string[];
+} {
+  const owner = g.owner ?? members[0]!;
+  return { owner, invite: (g.invite ?? members).filter((m) => m !== owner) };
+}
+
 export interface GroupSecurityPlan {
+  /** Key server roleConfig (undefined: no network group). */
+  keyServer?: KeyServerPlan;
   /** Group manager roleConfig without its KMS endpoint (undefined: no standard group). */
   groupManager?: Omit<GroupManagerConfig, 'kmsKeys'>;
   /** ProSe Function groupKeys (sol. #3.5). */
   pfGroupKeys?: GroupKeysConfig;
   /** UE id -> roleConfig.groupSecurity without the endpoints. */
-  ues: Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager'>>;
+  ues: Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager' | 'keyServer'>>;
 }
 
 export function planGroupSecurity(
@@ -26,7 +46,7 @@ export function planGroupSecurity(
   if (!gs) return undefined;
   const standard = gs.groups.filter((g) => g.solution === 'standard');
   const pc3 = gs.groups.filter((g) => g.solution === 'pc3');
-  const ues = new Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager'>>();
+  const ues = new Map<string, Omit<UeGroupConfig, 'kmsKeys' | 'groupManager' | 'keyServer'>>();
   for (const g of gs.groups) {
     for (const m of members.get(g.group) ?? []) {
       let u = ues.get(m);
@@ -39,6 +59,7 @@ export function planGroupSecurity(
         solution: g.solution,
         mediaIntegrity: g.mediaIntegrity,
         mediaCipher: g.mediaCipher,
+        ...(g.solution === 'network' ? { variant: g.variant ?? 'whitelist' } : {}),
         insecure: g.insecure,
       });
     }
@@ -59,10 +80,39 @@ export function planGroupSecurity(
       });
     }
   }
+  const plan: GroupSecurityPlan = { ues };
+  // Network-supported groups: a USIM (IMSI, K, OPc) per member, shared with the key server's subscriber store.
+  const network = gs.groups.filter((x) => x.solution === 'network');
+  if (network.length > 0) {
+    const subscribers: KeyServerPlan['subscribers'] = [];
+    let n = 0;
+    for (const [id, u] of ues) {
+      if (!u.groups.some((x) => x.solution === 'network')) continue;
+      const sub = {
+        ueId: id,
+        imsi: `001019${String(++n).padStart(9, '0')}`,
+        k: randomBytes(16).toString('hex'),
+        opc: randomBytes(16).toString('hex'),
+      };
+      subscribers.push(sub);
+      u.usim = { imsi: sub.imsi, k: sub.k, opc: sub.opc };
+    }
+    plan.keyServer = {
+      subscribers,
+      groups: network.map((g) => {
+        const ms = members.get(g.group) ?? [];
+        const variant = g.variant ?? 'whitelist';
+        if (variant === 'whitelist') return { groupId: g.group, variant, members: ms, periodMs: g.gmkPeriod };
+        const { owner, invite } = invitationOf(g, ms);
+        const u = ues.get(owner)!;
+        u.invite = [...(u.invite ?? []), { groupId: g.group, members: invite }];
+        return { groupId: g.group, variant, members: ms, owner, periodMs: g.gmkPeriod };
+      }),
+    };
+  }
   for (const c of gs.calls) {
     ues.get(c.initiator)?.calls.push({ groupId: c.group, atMs: c.at, durationMs: c.duration });
   }
-  const plan: GroupSecurityPlan = { ues };
   if (standard.length > 0) {
     plan.groupManager = {
       poolSize: gs.groupManagerWorkers,
@@ -121,10 +171,16 @@ export function ueGroupConfig(
   ueId: string,
   kmsKeys: Endpoint,
   groupManager: Endpoint | undefined,
+  keyServer?: Endpoint,
 ): UeGroupConfig | undefined {
   const u = plan?.ues.get(ueId);
   if (!u) return undefined;
-  return { ...u, kmsKeys, ...(groupManager ? { groupManager } : {}) };
+  return {
+    ...u,
+    kmsKeys,
+    ...(groupManager ? { groupManager } : {}),
+    ...(keyServer && u.usim ? { keyServer } : {}),
+  };
 }
 
 interface Dist {
@@ -147,7 +203,11 @@ export interface GroupSecuritySummary {
   groups: {
     group: string;
     solution: string;
+    /** network groups: whitelist or invitation. */
+    variant?: string;
     members: number;
+    /** Members that should hold the key (invitation groups: the owner and the invited; otherwise all). */
+    keyHolders: number;
     /** Key installs at members (initial + rekeys/reconfigurations). */
     gmkInstalls: number;
     /** Per member: rekey started to key installed (standard); request to key installed (pc3). */
@@ -201,10 +261,13 @@ export function summariseGroupSecurity(
     const ms = members.get(g.group) ?? [];
     const sts = ms.map((m) => ueSt.get(m)).filter((x): x is UeGroupStatus => x !== undefined);
     const calls = gs.calls.filter((c) => c.group === g.group).length;
+    const invitation = g.solution === 'network' && g.variant === 'invitation';
     return {
       group: g.group,
       solution: g.solution,
+      ...(g.solution === 'network' ? { variant: g.variant ?? 'whitelist' } : {}),
       members: ms.length,
+      keyHolders: invitation ? 1 + invitationOf(g, ms).invite.length : ms.length,
       gmkInstalls: sts.reduce((a, u) => a + (u.groups[g.group]?.gmkInstalls ?? 0), 0),
       gmkDistributionMs: dist(sts.flatMap((u) => u.gmkInstallMs[g.group] ?? [])),
       rekeys: (gmGroups[g.group]?.rekeys ?? []).map((r) => ({
@@ -238,9 +301,9 @@ export function summariseGroupSecurity(
     }
   }
   for (const g of groups) {
-    if (g.gmkInstalls < g.members) {
+    if (g.gmkInstalls < g.keyHolders) {
       // Every member installs at least one key (removed members included: they had the first GMK).
-      problems.push(`group ${g.group}: only ${g.gmkInstalls} key installs for ${g.members} members`);
+      problems.push(`group ${g.group}: only ${g.gmkInstalls} key installs for ${g.keyHolders} members`);
     }
     if (g.calls > 0 && g.callSetupMs.n === 0) problems.push(`group ${g.group}: no member set up any call`);
   }
@@ -252,7 +315,7 @@ export function formatGroupSecurity(g: GroupSecuritySummary | undefined): string
   const lines = ['', 'group security:'];
   for (const x of g.groups) {
     lines.push(
-      `  ${x.group} (${x.solution}): ${x.members} members, ${x.gmkInstalls} key installs, distribution per member p50 ${x.gmkDistributionMs.p50} ms p99 ${x.gmkDistributionMs.p99} ms`,
+      `  ${x.group} (${x.solution}${x.variant ? `, ${x.variant}` : ''}): ${x.members} members${x.keyHolders < x.members ? ` (${x.keyHolders} invited)` : ''}, ${x.gmkInstalls} key installs, distribution per member p50 ${x.gmkDistributionMs.p50} ms p99 ${x.gmkDistributionMs.p99} ms`,
       `    calls ${x.calls}: set-up n=${x.callSetupMs.n} p50 ${x.callSetupMs.p50} ms  p99 ${x.callSetupMs.p99} ms`,
     );
     for (const r of x.rekeys)

@@ -28,9 +28,16 @@ export const groupSecuritySchema = z
             group: nodeId,
             /**
              * standard: GMK by MIKEY-SAKKE from the group manager (sol. #3.1); pc3: ProSe Function key (sol. #3.5);
-             * adhoc: the creator sends the GMK over a PC5 one-to-one link to each member (no network).
+             * adhoc: the creator sends the GMK over a PC5 one-to-one link to each member (no network);
+             * network: a key server pushes the group key under GBA push (sol. #3.2).
              */
-            solution: z.enum(['standard', 'pc3', 'adhoc']).default('standard'),
+            solution: z.enum(['standard', 'pc3', 'adhoc', 'network']).default('standard'),
+            /** network only: white-list (the key server's list) or invitation (the owner invites members). */
+            variant: z.enum(['whitelist', 'invitation']).optional(),
+            /** network invitation only: the member that owns the group and invites (default: the first member). */
+            owner: nodeId.optional(),
+            /** network invitation only: the members the owner invites (default: every member). */
+            invite: z.array(nodeId).max(5000).optional(),
             /** adhoc only: the UE that creates the group and distributes its GMK (default: the first member). */
             creator: nodeId.optional(),
             /** GMK / group key period of use; rekeyed (standard) or reconfigured (pc3) when it ends. */
@@ -108,11 +115,27 @@ export function groupSecurityIssues(
     if (seen.has(g.group))
       out.push({ path: ['groups', i, 'group'], message: `group ${g.group} listed twice` });
     seen.add(g.group);
-    if (g.solution === 'pc3' && g.remove.length > 0)
+    if ((g.solution === 'pc3' || g.solution === 'network') && g.remove.length > 0)
       out.push({
         path: ['groups', i, 'remove'],
         message: 'member removal is modelled for standard and adhoc groups only',
       });
+    if (g.variant !== undefined && g.solution !== 'network')
+      out.push({ path: ['groups', i, 'variant'], message: 'variant is for network groups only' });
+    for (const f of ['owner', 'invite'] as const) {
+      if (g[f] !== undefined && (g.solution !== 'network' || g.variant !== 'invitation'))
+        out.push({
+          path: ['groups', i, f],
+          message: `${f} is for network groups of the invitation variant only`,
+        });
+    }
+    for (const [k, m] of [g.owner, ...(g.invite ?? [])].entries()) {
+      if (m !== undefined && !members.get(g.group)?.includes(m))
+        out.push({
+          path: k === 0 ? ['groups', i, 'owner'] : ['groups', i, 'invite', k - 1],
+          message: `${m} is not in ${g.group}`,
+        });
+    }
     if (g.creator !== undefined && g.solution !== 'adhoc')
       out.push({ path: ['groups', i, 'creator'], message: 'creator is for adhoc groups only' });
     const creator = g.solution === 'adhoc' ? (g.creator ?? members.get(g.group)?.[0]) : undefined;

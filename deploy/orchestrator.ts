@@ -306,6 +306,19 @@ export class Run {
         this.checkAbort();
       }
       const gmEndpoint = groupManager ? { host: '127.0.0.1', port: groupManager.endpoints.pc3! } : undefined;
+      let keyServer: NodeHandle | undefined;
+      if (groupPlan?.keyServer) {
+        this.phase = 'start-up of the key server';
+        keyServer = this.spawn({
+          role: 'key-server',
+          id: 'key-server',
+          kms: kmsEndpoint,
+          roleConfig: groupPlan.keyServer,
+        });
+        await keyServer.waitReady(s.readyTimeout);
+        this.checkAbort();
+      }
+      const ksEndpoint = keyServer ? { host: '127.0.0.1', port: keyServer.endpoints.pc3! } : undefined;
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
@@ -331,7 +344,7 @@ export class Run {
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
             ...(groupPlan?.ues.has(id)
-              ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint) }
+              ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint, ksEndpoint) }
               : {}),
             ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
           },
@@ -549,6 +562,7 @@ export class Run {
       'relay',
       'ue',
       'group-manager',
+      'key-server',
       'prose-function',
       'network',
       'aaa',
@@ -588,6 +602,7 @@ export class Run {
       'relay',
       'remote-ue',
       'group-manager',
+      'key-server',
     ] as RoleName[]) {
       const ns = this.nodes.filter((n) => n.role === role);
       if (ns.length === 0) continue;

@@ -11,5 +11,6 @@ export const ROLES: Record<RoleName, () => Promise<RoleModule>> = {
   relay: () => import('./relay.js'),
   'remote-ue': () => import('./remote-ue.js'),
   'group-manager': () => import('./group-manager.js'),
+  'key-server': () => import('./key-server.js'),
   adversary: () => import('./adversary.js'),
 };

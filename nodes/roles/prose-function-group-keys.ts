@@ -2,10 +2,9 @@
 // its algorithm for the groups the scenario puts under this solution, and hands it to registered members on
 // request (group_key_request). Each key has a period of use; when it expires the next request gets a new one
 // (reconfiguration before expiry, at 80% of the period). The key takes the GMK's place in the key hierarchy (docs/group.md).
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { toHex } from '../../crypto-core/bytes.js';
-import { newGmkId } from '../../procedures/group/gmk-distribution.js';
+import { RotatingGroupKey } from '../../procedures/group/gmk-distribution.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
 import type { Pc3Peer } from '../../transport/pc3/server.js';
 
@@ -22,50 +21,27 @@ export const groupKeysConfigSchema = z
   .max(64);
 export type GroupKeysConfig = z.output<typeof groupKeysConfigSchema>;
 
-interface GroupKey {
-  gmkId: number;
-  key: Uint8Array;
-  activatedAtMs: number;
-  expiresAtMs: number;
-}
-
 export class GroupKeyService {
-  private readonly keys = new Map<string, GroupKey>();
+  private readonly keys = new Map<string, RotatingGroupKey>();
   private issuedCount = 0;
-  private rotations = 0;
 
   constructor(
     private readonly cfg: GroupKeysConfig,
     /** Is `ueId` a registered member of `groupId`? */
     private readonly isMember: (groupId: string, ueId: string) => boolean,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    for (const g of cfg) this.keys.set(g.groupId, new RotatingGroupKey(g.groupId, 'pc3', g.periodMs));
+  }
 
   get issued(): number {
     return this.issuedCount;
   }
 
   get rotated(): number {
-    return this.rotations;
-  }
-
-  private current(groupId: string, periodMs: number): GroupKey {
-    const t = this.now();
-    let k = this.keys.get(groupId);
-    // Reconfiguration: in the last 20% of a key's period of use a request gets the next key (active now);
-    // members keep the previous one until it expires, so a call set up during the switch still works.
-    if (!k || t >= k.expiresAtMs - Math.floor(periodMs * 0.2)) {
-      if (k) this.rotations++;
-      const start = t;
-      k = {
-        gmkId: newGmkId('pc3'),
-        key: new Uint8Array(randomBytes(16)),
-        activatedAtMs: start,
-        expiresAtMs: start + periodMs,
-      };
-      this.keys.set(groupId, k);
-    }
-    return k;
+    let n = 0;
+    for (const k of this.keys.values()) n += k.rotations;
+    return n;
   }
 
   handle(msg: Pc3Message, peer: Pc3Peer): Pc3Reply | undefined {
@@ -74,14 +50,14 @@ export class GroupKeyService {
     if (!g) return { type: 'group_key_reject', body: { cause: 'unknown_group', detail: 'no PC3 group key' } };
     if (peer.role !== 'ue' || !this.isMember(g.groupId, peer.nodeId))
       return { type: 'group_key_reject', body: { cause: 'not_member', detail: 'not a member' } };
-    const k = this.current(g.groupId, g.periodMs);
+    const k = this.keys.get(g.groupId)!.current(this.now());
     this.issuedCount++;
     return {
       type: 'group_key_response',
       body: {
         groupId: g.groupId,
         gmkId: k.gmkId,
-        key: toHex(k.key),
+        key: toHex(k.gmk),
         algorithm: g.algorithm,
         activatedAtMs: k.activatedAtMs,
         expiresAtMs: k.expiresAtMs,

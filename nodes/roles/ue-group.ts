@@ -4,11 +4,20 @@
 // multicast) and protects/deciphers the call media with per-sender keys. Hooked from ue.ts with a few lines.
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { SqnArray } from '../../crypto-core/aka-sqn.js';
 import { fromHex } from '../../crypto-core/bytes.js';
 import { parseBundle, validateBundle } from '../../crypto-core/kms-bundle.js';
+import { Milenage } from '../../crypto-core/milenage.js';
 import { eccsiPrecompute } from '../../crypto-core/rfc6507-eccsi.js';
 import { sakkePrecompute } from '../../crypto-core/rfc6508-sakke.js';
+import { nafId } from '../../crypto-core/ts33220-gba.js';
 import { ueIdentityUri } from '../../procedures/direct-link/kd-identity.js';
+import {
+  DEFAULT_NAF_FQDN,
+  impiOf,
+  openGroupKeyPush,
+  PROSEC_UA_PROTOCOL_ID,
+} from '../../procedures/group/gba-push.js';
 import { GmkReceiver, groupIdentityUri } from '../../procedures/group/gmk-distribution.js';
 import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
 import {
@@ -48,9 +57,11 @@ export const ueGroupConfigSchema = z
         z
           .object({
             groupId: z.string(),
-            solution: z.enum(['standard', 'pc3', 'adhoc']),
+            solution: z.enum(['standard', 'pc3', 'adhoc', 'network']),
             mediaIntegrity: z.boolean().default(true),
             mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
+            /** network groups: white-list or invitation variant. */
+            variant: z.enum(['whitelist', 'invitation']).optional(),
             insecure: z
               .object({ nullCipher: z.boolean(), noReplayProtection: z.boolean() })
               .strict()
@@ -68,6 +79,21 @@ export const ueGroupConfigSchema = z
       )
       .max(1000),
     media: z.object({ rate: z.number().min(0).max(2000), payloadBytes: z.number().int().min(16).max(1400) }),
+    /** Network-supported groups (sol. #3.2): the key server and this UE's USIM (secrets: never logged). */
+    keyServer: endpoint.optional(),
+    usim: z
+      .object({
+        imsi: z.string().regex(/^\d{6,15}$/),
+        k: z.string().regex(/^[0-9a-f]{32}$/),
+        opc: z.string().regex(/^[0-9a-f]{32}$/),
+      })
+      .strict()
+      .optional(),
+    /** Group owner of invitation groups: whom to invite at start-up. */
+    invite: z
+      .array(z.object({ groupId: z.string(), members: z.array(z.string()).max(5000) }).strict())
+      .max(64)
+      .optional(),
     /** Ad-hoc groups (GMK over one-to-one links): ports and, for creators, members and removals. */
     adhoc: adhocConfigSchema.optional(),
   })
@@ -175,7 +201,7 @@ export async function startUeGroupSecurity(
   };
   interface Joined {
     id: string;
-    solution: 'standard' | 'pc3' | 'adhoc';
+    solution: 'standard' | 'pc3' | 'adhoc' | 'network';
     group: Pc5Group;
     l2: number;
     rx: GroupMediaReceiver;
@@ -334,6 +360,70 @@ export async function startUeGroupSecurity(
     await once();
   };
 
+  // Network-supported group key (sol. #3.2): GBA push from the key server, opened with this UE's USIM.
+  const usim = cfg.usim
+    ? {
+        milenage: new Milenage(fromHex(cfg.usim.k), fromHex(cfg.usim.opc)),
+        sqn: new SqnArray(),
+        impi: impiOf(cfg.usim.imsi),
+      }
+    : undefined;
+  const naf = nafId(DEFAULT_NAF_FQDN, PROSEC_UA_PROTOCOL_ID);
+  let keyServer: Pc3Client | undefined;
+  const fetchNetwork = async (j: Joined) => {
+    if (!cfg.keyServer || !usim) throw new Error('network groups need the key server endpoint and a USIM');
+    if (!keyServer) {
+      keyServer = client(cfg.keyServer, 'key-server');
+      const ks = keyServer;
+      closers.push(() => ks.close());
+    }
+    const ks = keyServer;
+    for (const inv of cfg.invite ?? []) {
+      if (inv.groupId !== j.id || inv.members.length === 0) continue;
+      const r = await ks.request('gba_invite', { groupId: inv.groupId, members: inv.members });
+      if (r.type !== 'gba_invite_response')
+        fail('gmk', r.type === 'gba_key_reject' ? r.body.cause : 'pc3_error');
+      else log.info({ groupId: j.id, invited: r.body.invited }, 'invited members to the group');
+    }
+    const once = async (): Promise<void> => {
+      if (stopped) return;
+      const t0 = performance.now();
+      try {
+        const reply = await ks.request('gba_key_request', { groupId: j.id });
+        if (reply.type === 'gba_key_pending') {
+          later(0, () => void once()); // the key server already waited (long poll): ask again
+          return;
+        }
+        if (reply.type !== 'gba_key_push') {
+          fail('gmk', reply.type === 'gba_key_reject' ? reply.body.cause : 'pc3_error');
+          firstKey.get(j.id)?.();
+          return;
+        }
+        const r = openGroupKeyPush(fromHex(reply.body.push), usim, naf, j.id, Date.now());
+        if (!r.ok) {
+          fail('gmk', r.reason);
+          later(1000, () => void once());
+          return;
+        }
+        if (gmks.installDirect(r.record, r.record.activatedAtMs).ok) {
+          st.groups[j.id]!.gmkInstalls++;
+          st.groups[j.id]!.gmkId = r.record.gmkId;
+          const ms = performance.now() - t0;
+          st.gmkInstallMs[j.id]!.push(Math.round(ms * 1000) / 1000);
+          metrics.groupGmkDistributionSeconds.observe({ solution: 'network', scope: 'member' }, ms / 1000);
+        }
+        firstKey.get(j.id)?.();
+        const at = r.record.activatedAtMs + 0.8 * (r.record.expiresAtMs - r.record.activatedAtMs) + 20;
+        later(Math.max(50, at - Date.now()), () => void once());
+      } catch (e) {
+        if (stopped) return;
+        log.warn({ err: (e as Error).message, groupId: j.id }, 'gba_key_request failed');
+        later(1000, () => void once());
+      }
+    };
+    await once();
+  };
+
   const firstKey = new Map<string, () => void>();
   const keyed = [...joined.values()].map(
     (j) =>
@@ -375,7 +465,11 @@ export async function startUeGroupSecurity(
       firstKey.get(j.id)?.();
       continue;
     }
-    const run = j.solution === 'standard' ? pollStandard(j) : fetchPc3(j);
+    // Invitation groups: a member gets the key once the owner invited it (maybe never); start-up does not wait.
+    const invitation = cfg.groups.find((g) => g.groupId === j.id)?.variant === 'invitation';
+    if (invitation && !cfg.invite?.some((i) => i.groupId === j.id)) firstKey.get(j.id)?.();
+    const run =
+      j.solution === 'standard' ? pollStandard(j) : j.solution === 'network' ? fetchNetwork(j) : fetchPc3(j);
     void run.catch((e) => {
       fail('gmk', 'setup_error');
       log.error({ err: (e as Error).message, groupId: j.id }, 'group key set-up failed');

@@ -10,6 +10,7 @@ export const ROLE_NAMES = [
   'relay',
   'remote-ue',
   'group-manager',
+  'key-server',
   'adversary',
 ] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];

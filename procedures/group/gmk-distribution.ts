@@ -46,6 +46,37 @@ export function gmkPurposeOf(gmkId: number): number {
   return gmkId >>> 28;
 }
 
+/**
+ * A network-held group key with a period of use (sol. #3.5 ProSe Function, sol. #3.2 key server): in the last 20%
+ * of a key's period a request gets the next key, active at once; members keep the previous one until it expires,
+ * so a call set up across the switch still works.
+ */
+export class RotatingGroupKey {
+  private key: GmkRecord | undefined;
+  rotations = 0;
+
+  constructor(
+    private readonly groupId: string,
+    private readonly purpose: GmkPurpose,
+    private readonly periodMs: number,
+    private readonly random: (n: number) => Uint8Array = randomBytes,
+  ) {}
+
+  current(nowMs: number): GmkRecord {
+    const k = this.key;
+    if (k && nowMs < k.expiresAtMs - Math.floor(this.periodMs * 0.2)) return k;
+    if (k) this.rotations++;
+    this.key = {
+      groupId: this.groupId,
+      gmkId: newGmkId(this.purpose, this.random),
+      gmk: new Uint8Array(this.random(16)),
+      activatedAtMs: nowMs,
+      expiresAtMs: nowMs + this.periodMs,
+    };
+    return this.key;
+  }
+}
+
 /** Encodes the GMK parameters: version(1) | groupId len(1) | groupId | activation ms(8) | expiry ms(8). */
 export function encodeGmkParams(groupId: string, activatedAtMs: number, expiresAtMs: number): Uint8Array {
   const g = new TextEncoder().encode(groupId);

@@ -11,7 +11,7 @@ import type { RunSummary } from '../../deploy/orchestrator.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { isAlive, readRunState, runCli } from '../helpers/processes.js';
 
-test('prosec up scenarios/group.yaml: three solutions side by side (standard, pc3, ad-hoc), calls set up, removed member decrypts nothing after the rekey', async () => {
+test('prosec up scenarios/group.yaml: four solutions side by side (standard, pc3, ad-hoc, network white-list and invitation), calls set up, removed member decrypts nothing after the rekey', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-group-'));
   const runsDir = join(dir, 'runs');
   const shipped = readFileSync(join(REPO_ROOT, 'scenarios', 'group.yaml'), 'utf8');
@@ -67,6 +67,19 @@ test('prosec up scenarios/group.yaml: three solutions side by side (standard, pc
     assert.equal(rm2.callsSetUpAfterRemoval, 0);
     assert.equal(rm2.decryptedAfterRemoval, 0);
     assert.ok(rm2.rejectedAfterRemoval > 0, 'ue-2 kept listening and its PDUs were rejected');
+    // delta (network, white-list): the key server pushed the group key to its 3 members under GBA push.
+    const delta = g.groups.find((x) => x.group === 'delta')!;
+    assert.equal(delta.solution, 'network');
+    assert.equal(delta.gmkInstalls, 3);
+    assert.equal(delta.callSetupMs.n, 2);
+    // echo (network, invitation): the owner invited 2 of 3 other members; ue-4, never invited, got no key and
+    // could not open the call.
+    const echo = g.groups.find((x) => x.group === 'echo')!;
+    assert.equal(echo.keyHolders, 3);
+    assert.equal(echo.gmkInstalls, 3);
+    assert.equal(echo.callSetupMs.n, 2);
+    const ks = s.nodes.find((n) => n.role === 'key-server');
+    assert.ok(ks, 'a key server process ran');
     assert.ok(g.media.received > 0);
     assert.equal(g.failuresByCause['media.mac'] ?? 0, 0);
     for (const n of s.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);

@@ -157,6 +157,21 @@ export const PC3_BODY_SCHEMAS = {
     expiresAtMs: z.number().int().positive(),
   }),
   group_key_reject: z.strictObject({ cause: z.enum(['not_member', 'unknown_group']), detail }),
+  /**
+   * UE -> key server (TR 33.833 sol. #3.2, docs/group.md): the group key under GBA push. Long poll in the
+   * invitation variant: answered when the member is invited, or `gba_key_pending` after a while.
+   */
+  gba_key_request: z.strictObject({ groupId }),
+  /** Key server -> UE: the GBA push (procedures/group/gba-push.ts bytes, hex): RAND, AUTN, sealed group key. */
+  gba_key_push: z.strictObject({ groupId, push: z.string().regex(/^[0-9a-f]{2,2048}$/) }),
+  gba_key_pending: z.strictObject({ groupId }),
+  gba_key_reject: z.strictObject({
+    cause: z.enum(['not_member', 'not_invited', 'unknown_group', 'no_subscription', 'not_owner']),
+    detail,
+  }),
+  /** Group owner UE -> key server (invitation variant): invite these members to the group. */
+  gba_invite: z.strictObject({ groupId, members: z.array(nodeId).min(1).max(5000) }),
+  gba_invite_response: z.strictObject({ groupId, invited: z.number().int().min(0) }),
   /** UE -> ProSe Function: discovery registration of an application user (docs/discovery.md). */
   discovery_register_request: z.strictObject({
     /** ALUID: application-level user ID; must be bound to the UE's subscription (TR 33.833 key issue #2.6). */
