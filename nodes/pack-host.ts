@@ -61,6 +61,7 @@ async function addMember(rawConfig: NodeConfig, token: string): Promise<void> {
       metrics,
       signal: m.abort.signal,
       enrollmentToken: token,
+      packed: true,
     });
   } catch (e) {
     const message = (e as Error).message;

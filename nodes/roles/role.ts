@@ -11,6 +11,11 @@ export interface RoleContext {
   signal: AbortSignal;
   /** Packed mode: this UE's own KMS enrollment token (otherwise env PROSEC_ENROLLMENT_TOKEN). */
   enrollmentToken?: string;
+  /**
+   * Packed mode: co-hosted UEs share the result of identical public-input verifications (docs/scale.md), which
+   * separate devices would run in parallel; everything keyed per UE stays per UE.
+   */
+  packed?: boolean;
 }
 
 export interface RoleStatus {

@@ -25,6 +25,7 @@ import {
   inlineGroupCrypto,
   receiveCallInit,
   receiveGmk,
+  shareVerifications,
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
 import {
@@ -173,7 +174,9 @@ export async function startUeGroupSecurity(
     // SAKKE tables only when a standard group will send this UE I_MESSAGEs (seconds of CPU on a loaded host).
     if (cfg.groups.some((g) => g.solution === 'standard')) sakkePrecompute(bundle.Z_S, bundle.RSK);
     eccsiPrecompute(bundle.KPAK);
-    crypto = inlineGroupCrypto(bundle);
+    crypto = ctx.packed
+      ? shareVerifications(inlineGroupCrypto(bundle), bundle.KPAK)
+      : inlineGroupCrypto(bundle);
   } finally {
     await kms.close();
   }

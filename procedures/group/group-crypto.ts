@@ -1,6 +1,7 @@
 // The identity-based crypto the group procedures hand out as jobs (RFC 6507 ECCSI, RFC 6508 SAKKE), behind one
 // async interface so a node runs them inline and a group manager or a benchmark in nodes/crypto-pool.ts.
 // Also the drivers that run a procedure's jobs through it (distributeGmk, receiveGmk, signCallInit, receiveCallInit).
+import { createHash } from 'node:crypto';
 import type { UeKeyBundle } from '../../crypto-core/kms-bundle.js';
 import { eccsiSign, eccsiVerify } from '../../crypto-core/rfc6507-eccsi.js';
 import { sakkeDecapsulate, sakkeEncapsulate } from '../../crypto-core/rfc6508-sakke.js';
@@ -34,6 +35,33 @@ export function inlineGroupCrypto(bundle: UeKeyBundle): GroupCrypto {
       } catch {
         return false;
       }
+    },
+  };
+}
+
+const sharedVerdicts = new Map<string, Promise<boolean>>();
+const SHARED_VERDICTS_MAX = 256;
+
+/**
+ * Packed mode (several emulated UEs in one process): an ECCSI verification depends only on public input (message,
+ * signature, signer identity, KPAK), so co-hosted members that receive the same signed call-init share one
+ * verification instead of serialising identical work that separate devices would do in parallel. Keyed by a
+ * SHA-256 of all four inputs; bounded (oldest dropped first). Signing and SAKKE (per-UE secrets) are untouched.
+ */
+export function shareVerifications(crypto: GroupCrypto, kpak: Uint8Array): GroupCrypto {
+  return {
+    ...crypto,
+    verify: (m, s, id) => {
+      const h = createHash('sha256');
+      for (const part of [kpak, id, s, m]) h.update(Uint32Array.of(part.length)).update(part);
+      const key = h.digest('base64');
+      let v = sharedVerdicts.get(key);
+      if (!v) {
+        v = crypto.verify(m, s, id);
+        if (sharedVerdicts.size >= SHARED_VERDICTS_MAX) sharedVerdicts.delete(sharedVerdicts.keys().next().value!);
+        sharedVerdicts.set(key, v);
+      }
+      return v;
     },
   };
 }

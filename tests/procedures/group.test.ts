@@ -17,6 +17,7 @@ import {
   inlineGroupCrypto,
   receiveCallInit,
   receiveGmk,
+  shareVerifications,
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
 import {
@@ -330,4 +331,35 @@ test('group media, AES-128-GCM option: opens with an independent GCM (@noble/cip
   assert.equal((nea.unprotect(A_L2, tx.protect(payload)) as { reason: string }).reason, 'policy');
   const neaTx = new GroupMediaSender(gsk, 11, A_L2, GROUP_L2);
   assert.equal((rx.unprotect(A_L2, neaTx.protect(payload)) as { reason: string }).reason, 'policy');
+});
+
+test('packed mode: co-hosted members share identical ECCSI verifications, keyed by every public input', async () => {
+  let calls = 0;
+  const base = {
+    encapsulate: async () => new Uint8Array(0),
+    decapsulate: async () => undefined,
+    sign: async () => new Uint8Array(0),
+    verify: async (m: Uint8Array) => {
+      calls++;
+      return m[0] === 1;
+    },
+  };
+  const kpak = Uint8Array.of(4, 4);
+  const a = shareVerifications(base, kpak);
+  const b = shareVerifications(base, kpak);
+  const msg = Uint8Array.of(1, 2);
+  const sig = Uint8Array.of(9);
+  const id = Uint8Array.of(7);
+  assert.equal(await a.verify(msg, sig, id), true);
+  assert.equal(await b.verify(msg, sig, id), true);
+  assert.equal(calls, 1, 'the second member reuses the first verdict');
+  // Any differing input is a new verification: message, signature, signer, KPAK.
+  assert.equal(await a.verify(Uint8Array.of(0, 2), sig, id), false);
+  await a.verify(msg, Uint8Array.of(8), id);
+  await a.verify(msg, sig, Uint8Array.of(6));
+  await shareVerifications(base, Uint8Array.of(4, 5)).verify(msg, sig, id);
+  assert.equal(calls, 5);
+  // Length framing: (01 02 | 09) and (01 | 02 09) are different inputs.
+  await a.verify(Uint8Array.of(1), Uint8Array.of(2, 9), id);
+  assert.equal(calls, 6);
 });
