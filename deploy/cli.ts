@@ -22,6 +22,9 @@ const USAGE = `usage:
   prosec attack [scenario.yaml] [--threat ID,...] [--out DIR] [--runs-dir DIR] [--json] [--docs FILE]
       Runs live attacks by an adversary process against the defences and against a weakened control, and writes
       the threat matrix (default scenario: scenarios/attack.yaml; docs/threat-matrix.md). Exit 1 if a row fails.
+  prosec exposure [--leak-at 10.5h] [--detect-after 30m] [--json] [--docs FILE]  (all options: prosec exposure --help)
+      Key freshness / lawful interception: what one member's leaked credentials expose under pre-provisioned-only
+      keys vs a fresh GSK per call, before and after re-provisioning (docs/li-exposure.md).
   prosec node --config FILE | (env PROSEC_NODE_CONFIG)
       Runs one node process (what the orchestrator spawns).
   prosec k8s render [--ues N] [--namespace NS] [--image IMAGE]
@@ -42,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { benchCommand } = await import('./bench/command.js');
       return benchCommand(rest);
+    }
+    case 'exposure': {
+      const { exposureCommand } = await import('./li-exposure.js');
+      return exposureCommand(rest);
     }
     case 'k8s': {
       const { k8sCommand } = await import('./k8s/command.js');

@@ -138,8 +138,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3 (LI contribution)',
     threat: 'Key freshness after a leak of a member’s provisioned credentials (exposure window)',
-    status: 'not tested yet',
-    evidence: 'the comparison of pre-provisioned-only vs per-call fresh GSK keys is not built',
+    status: 'tested (procedure/node level)',
+    evidence:
+      'docs/li-exposure.md (`npm run docs:li-exposure`, tests/procedures/key-exposure.test.ts): real call-inits and media, a leak at t; pre-provisioned PGK batch: everything until the group is back in coverage (t + 6.5 h with the defaults); fresh GSK per call with network GMKs: the leaked period until removal re-keys (t + 30.1 min); nothing after re-provisioning in either',
   },
 ];
 

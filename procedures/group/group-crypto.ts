@@ -58,7 +58,8 @@ export function shareVerifications(crypto: GroupCrypto, kpak: Uint8Array): Group
       let v = sharedVerdicts.get(key);
       if (!v) {
         v = crypto.verify(m, s, id);
-        if (sharedVerdicts.size >= SHARED_VERDICTS_MAX) sharedVerdicts.delete(sharedVerdicts.keys().next().value!);
+        if (sharedVerdicts.size >= SHARED_VERDICTS_MAX)
+          sharedVerdicts.delete(sharedVerdicts.keys().next().value!);
         sharedVerdicts.set(key, v);
       }
       return v;
