@@ -41,8 +41,8 @@ const linkSchema = z
       .optional(),
     /** Rate limit: "10mbit", "500kbit" (or a number of kbit/s). */
     rate: z
-      .union([
-        z.number().positive(),
+      .preprocess(
+        (v) => (typeof v === 'number' ? `${v}kbit` : v),
         z
           .string()
           .regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate like 500kbit or 10mbit')
@@ -50,7 +50,7 @@ const linkSchema = z
             const m = /^(\d+(?:\.\d+)?)(bit|kbit|mbit|gbit)$/.exec(s)!;
             return Number(m[1]) * RATE_UNITS[m[2] as keyof typeof RATE_UNITS];
           }),
-      ])
+      )
       .refine((v) => v >= 8 && v <= 10_000_000, 'between 8kbit and 10gbit')
       .optional(),
   })

@@ -168,3 +168,41 @@ test('prosec up --netns: Ctrl-C tears down every namespace, veth and node; scena
   assert.equal(code, 130, run.stderr());
   await noLeftovers(st);
 });
+
+test('scenario netns section: bad impairments and positions are rejected with their path and reason', async () => {
+  const { validateScenario, ScenarioError } = await import('../../deploy/scenario.js');
+  const base = { name: 'x', roles: { ue: 2 } };
+  const issues = (netns: unknown): string => {
+    try {
+      validateScenario({ ...base, netns });
+      return '';
+    } catch (e) {
+      assert.ok(e instanceof ScenarioError);
+      return e.issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+    }
+  };
+  assert.equal(issues({ links: { default: { delay: '5ms', loss: '1%', rate: '10mbit' } } }), '');
+  assert.match(
+    issues({ links: { default: { loss: '150%' } } }),
+    /netns\.links\.default\.loss: between 0% and 100%/,
+  );
+  assert.match(issues({ links: { default: { rate: 'fast' } } }), /netns\.links\.default\.rate: a rate like/);
+  assert.match(
+    issues({ links: { default: { delay: '20s' } } }),
+    /netns\.links\.default\.delay: at most 10 s/,
+  );
+  assert.match(issues({ links: { 'ue-9': { delay: '1ms' } } }), /netns\.links\.ue-9: no node named ue-9/);
+  assert.match(
+    issues({ links: { default: { jitter: '2ms' } } }),
+    /netns\.links\.default\.jitter: jitter needs a delay/,
+  );
+  assert.match(
+    issues({ proximity: { range: 100, positions: { 'ue-7': { x: 0, y: 0 } } } }),
+    /positions\.ue-7: no UE/,
+  );
+  assert.match(issues({ proximity: { range: -1 } }), /netns\.proximity\.range/);
+  assert.match(
+    issues({ proximity: { range: 10, positions: { 'ue-1': { path: [], speed: 1 } } } }),
+    /netns\.proximity\.positions\.ue-1/,
+  );
+});
