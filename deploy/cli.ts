@@ -15,6 +15,8 @@ const USAGE = `usage:
       --prometheus  also start a real Prometheus scraping every node (URL printed; stopped with the run)
       --pack K      packed mode: up to K UEs per OS process (same UE code, own identity, sockets and keys)
       --hold        keep the nodes (and Prometheus) up after the summary until Ctrl-C or \`prosec down\`
+      --netns       every node in its own network namespace on one bridge; scenario netns: links, proximity
+                    (root; docs/netns.md)
   prosec down [--runs-dir DIR]
       Stops runs started with --detach (and any node they left behind).
   prosec validate scenario.yaml
@@ -127,6 +129,7 @@ async function up(args: string[]): Promise<number> {
       prometheus: { type: 'boolean', default: false },
       hold: { type: 'boolean', default: false },
       pack: { type: 'string' },
+      netns: { type: 'boolean', default: false },
     },
   });
   const pack = values.pack === undefined ? undefined : Number(values.pack);
@@ -145,6 +148,14 @@ async function up(args: string[]): Promise<number> {
     return 2;
   }
   const scenario = loadScenario(file, { ues, duration: values.duration });
+  if (values.netns || scenario.netns) {
+    const { netnsProblem } = await import('./netns.js');
+    const why = netnsProblem(scenario, { netns: values.netns, pack });
+    if (why) {
+      console.error(`prosec up: ${why}`);
+      return 2;
+    }
+  }
   const runsDir = resolve(values['runs-dir'] ?? 'runs');
 
   if (values.detach) {
@@ -169,6 +180,7 @@ async function up(args: string[]): Promise<number> {
     prometheus: values.prometheus,
     hold: values.hold,
     pack,
+    netns: values.netns,
   });
   console.error(`prosec: run ${run.runId}, scenario '${scenario.name}' (${file}), folder ${run.runDir}`);
   let signals = 0;
@@ -186,6 +198,7 @@ async function up(args: string[]): Promise<number> {
           /* gone */
         }
       }
+      run.destroyNetnsNow();
       process.exit(130);
     }
   };
@@ -219,6 +232,7 @@ async function down(args: string[]): Promise<number> {
       orchestratorPid: number;
       nodes: { id: string; pid: number }[];
       prometheus?: { pid: number };
+      netns?: { bridgeNamespace: string; rootInterface: string; nodes: { namespace: string }[] };
     };
     if (st.state !== 'starting' && st.state !== 'running') continue;
     if (isProsecProcess(st.orchestratorPid, 'deploy/cli.js')) {
@@ -238,6 +252,14 @@ async function down(args: string[]): Promise<number> {
     if (st.prometheus && isProsecProcess(st.prometheus.pid, join(runsDir, d, 'prometheus'))) {
       console.log(`prosec down: Prometheus (pid ${st.prometheus.pid}) was left behind; stopping it`);
       process.kill(st.prometheus.pid, 'SIGTERM');
+    }
+    if (st.netns) {
+      const { deleteNamespaces } = await import('./netns.js');
+      const gone = deleteNamespaces(
+        [st.netns.bridgeNamespace, ...st.netns.nodes.map((n) => n.namespace)],
+        st.netns.rootInterface,
+      );
+      if (gone.length) console.log(`prosec down: deleted ${gone.length} network namespaces left behind`);
     }
   }
   console.log(stopped ? `prosec down: stopped ${stopped} run(s)` : 'prosec down: no running run found');

@@ -180,6 +180,11 @@ export function summariseDiscovery(
   statuses: NodeStatus[],
   revokedAtMs: number | undefined,
   trafficRan: boolean,
+  /**
+   * netns proximity model (deploy/netns-plan.ts): (monitor UE, announcer UE) pairs long enough in range to discover
+   * (`solid`: must be found) and ever in range (`ever`: may be found); others must not be. Absent: everyone in reach.
+   */
+  reach?: { solid: (a: string, b: string) => boolean; ever: (a: string, b: string) => boolean },
 ): DiscoverySummary | undefined {
   const d = s.discovery;
   if (!d) return undefined;
@@ -233,7 +238,24 @@ export function summariseDiscovery(
         .sort();
     }
     for (const [k, v] of Object.entries(out.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
-    if (trafficRan) {
+    if (trafficRan && reach) {
+      // Reach follows the geometry: found ⊇ permitted ∩ solidly in range, found ⊆ permitted ∩ ever in range.
+      const ueOf = new Map(d.users.map((x) => [x.aluid, x.ue]));
+      const check = (what: string, expected: string[], found: string[] | undefined) => {
+        const must = expected.filter((a) => reach.solid(u.ue, ueOf.get(a)!));
+        const may = new Set(expected.filter((a) => reach.ever(u.ue, ueOf.get(a)!)));
+        const f = found ?? [];
+        const missing = must.filter((a) => !f.includes(a));
+        const extra = f.filter((a) => !may.has(a));
+        if (missing.length || extra.length)
+          problems.push(
+            `discovery: ${u.aluid} ${what} found [${f}]: missing in-range [${missing}], found out of reach or unpermitted [${extra}]`,
+          );
+      };
+      if (d.restricted) check('restricted', out.expectedBefore, out.discoveredBefore);
+      if (out.expectedModelB) check('Model B', out.expectedModelB, out.discoveredModelB);
+      check('open', out.expectedOpen, out.discoveredOpen);
+    } else if (trafficRan) {
       const eq = (a: string[], b: string[]) => a.join(',') === b.join(',');
       if (!eq(out.expectedBefore, out.discoveredBefore))
         problems.push(

@@ -1,5 +1,5 @@
 // One node child process as the orchestrator sees it: spawn, log capture, readiness, status, stop.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -126,18 +126,26 @@ export class NodeProcess {
     logDir: string,
     secretEnv: Record<string, string>,
     onExit: (n: NodeProcess) => void,
+    /** argv prefix that runs the node elsewhere (netns mode: `ip netns exec NS`, which execs: same PID). */
+    launcher?: string[],
   ) {
     this.role = config.role;
     this.id = config.id;
     this.log = createWriteStream(join(logDir, `${config.id}.log`));
-    this.child = fork(NODE_MAIN, [], {
+    const options = {
       env: { ...process.env, ...secretEnv, PROSEC_NODE_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
       // Own process group: a terminal Ctrl-C reaches the orchestrator only, which then stops every node in order.
       detached: true,
-      execArgv: ['--enable-source-maps'],
-      serialization: 'json',
-    });
+      serialization: 'json' as const,
+    };
+    this.child = launcher?.length
+      ? spawn(
+          launcher[0]!,
+          [...launcher.slice(1), process.execPath, '--enable-source-maps', NODE_MAIN],
+          options,
+        )
+      : fork(NODE_MAIN, [], { ...options, execArgv: ['--enable-source-maps'] });
     captureOutput(this.child, this.log, this.tail);
     this.child.on('message', (m: NodeToOrchestrator) => this.onMessage(m));
     this.child.on('error', (e) => {

@@ -29,6 +29,15 @@ import {
   summariseGroupSecurity,
   ueGroupConfig,
 } from './groups-plan.js';
+import { NetnsNetwork } from './netns.js';
+import {
+  discoveryReach,
+  formatNetns,
+  linkFor,
+  type NetnsSummary,
+  summariseProximity,
+  ueProximityConfig,
+} from './netns-plan.js';
 import { NodeProcess } from './node-process.js';
 import { type NodeHandle, PackPlanner } from './pack.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
@@ -53,6 +62,8 @@ export interface UpOptions {
   hold?: boolean;
   /** Hook (prosec bench): called after collection, before teardown, while every node and Prometheus still run. */
   onCollected?: (run: Run, window: { trafficStart: number; trafficEnd: number }) => Promise<void>;
+  /** Network-namespace mode (deploy/netns.ts, docs/netns.md): one namespace per node on one bridge. */
+  netns?: boolean;
 }
 
 export interface NodeFailure {
@@ -101,6 +112,8 @@ export interface RunSummary {
   groupSecurity?: GroupSecuritySummary;
   /** ProSe discovery (scenario discovery), when the scenario has it. */
   discovery?: DiscoverySummary;
+  /** Network-namespace mode: namespaces, link impairments, proximity windows (docs/netns.md). */
+  netns?: NetnsSummary;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
   nodes: {
@@ -132,6 +145,8 @@ export class Run {
   prometheusServer: PrometheusServer | undefined;
   private directLinkPairs = 0;
   private discoveryRevokedAtMs: number | undefined;
+  /** The run's namespaces and bridge (UpOptions.netns). */
+  netns: NetnsNetwork | undefined;
 
   constructor(private readonly opts: UpOptions) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -158,6 +173,7 @@ export class Run {
       state,
       orchestratorPid: process.pid,
       scenario: this.opts.scenarioFile,
+      ...(this.netns ? { netns: this.netns.describe() } : {}),
       prometheus: this.prometheusServer
         ? { pid: this.prometheusServer.pid, url: this.prometheusServer.url }
         : undefined,
@@ -167,6 +183,7 @@ export class Run {
         pid: n.pid,
         metricsPort: n.metricsPort,
         endpoints: n.endpoints,
+        ...(this.netns ? { address: this.addr(n.id) } : {}),
       })),
     };
     writeFileSync(join(this.runDir, 'run.json'), `${JSON.stringify(data, null, 2)}\n`);
@@ -179,11 +196,17 @@ export class Run {
       v: 1,
       runId: this.runId,
       runDir: this.runDir,
-      host: '127.0.0.1',
+      host: this.addr(config.id),
       metricsPort: 0,
       processMetrics: this.opts.scenario.metrics.processMetrics,
       ...config,
+      ...(this.netns ? { netns: { address: this.addr(config.id) } } : {}),
     };
+    if (this.netns && config.role === 'ue') {
+      const ues = this.netnsUes.map((id) => ({ id, address: this.addr(id) }));
+      const proximity = ueProximityConfig(this.opts.scenario.netns, config.id, ues, !this.netns.netem);
+      full.roleConfig = { ...(config.roleConfig as object), proximity };
+    }
     const secretEnv: Record<string, string> =
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
@@ -196,9 +219,24 @@ export class Run {
       this.nodes.push(packed);
       return packed;
     }
-    const n = new NodeProcess(full, join(this.runDir, 'logs'), secretEnv, (p) => this.onExit(p));
+    const n = new NodeProcess(
+      full,
+      join(this.runDir, 'logs'),
+      secretEnv,
+      (p) => this.onExit(p),
+      this.netns?.launcher(config.id),
+    );
     this.nodes.push(n);
     return n;
+  }
+
+  private netnsPorts: NetnsSummary['ports'];
+  /** UE ids with a namespace (netns mode). */
+  private netnsUes: string[] = [];
+
+  /** Address a node listens on and is reached at: its bridge address in netns mode, else loopback. */
+  addr(id: string): string {
+    return this.netns ? this.netns.address(id) : '127.0.0.1';
   }
 
   private onExit(n: NodeHandle): void {
@@ -240,7 +278,23 @@ export class Run {
       const prep = await prepareLoopbackMulticast();
       for (const c of prep.changed)
         this.progress(`network: ran \`${c}\` so that PC5 multicast stays on loopback`);
+      if (this.opts.netns) {
+        this.phase = 'network namespaces';
+        this.netns = await NetnsNetwork.create(this.runId.slice(-4), (id) => linkFor(s.netns, id));
+        this.netnsUes = [...subscribed, ...unsubscribed];
+        await this.netns.addNodes([
+          'kms',
+          'prose-function',
+          ...(groupPlan?.groupManager ? ['group-manager'] : []),
+          ...this.netnsUes,
+        ]);
+        this.progress(
+          `netns: ${this.netns.namespaces().length} namespaces on bridge ${this.netns.bridgeNamespace} (${this.netns.subnet}) in ${Math.round(this.netns.setupMs)} ms; link impairments by ${this.netns.impairment}`,
+        );
+        this.writeState('starting');
+      }
       const net = await allocateMulticast(s.groups.length + 1);
+      await this.netns?.pinGroups(this.netnsUes, net.addresses);
       if (this.opts.prometheus) {
         this.phase = 'start-up of Prometheus';
         this.prometheusServer = await PrometheusServer.start({
@@ -265,7 +319,7 @@ export class Run {
       await kms.waitReady(s.readyTimeout);
       this.checkAbort();
       const kmsEndpoint = {
-        host: '127.0.0.1',
+        host: this.addr('kms'),
         port: kms.endpoints.enrollment!,
         caCertFile: join(this.runDir, 'ca.pem'),
       };
@@ -292,7 +346,7 @@ export class Run {
       });
       await pf.waitReady(s.readyTimeout);
       this.checkAbort();
-      const kmsKeysEndpoint = { host: '127.0.0.1', port: kms.endpoints.keys! };
+      const kmsKeysEndpoint = { host: this.addr('kms'), port: kms.endpoints.keys! };
       let groupManager: NodeHandle | undefined;
       if (groupPlan?.groupManager) {
         this.phase = 'start-up of the group manager';
@@ -305,7 +359,9 @@ export class Run {
         await groupManager.waitReady(s.readyTimeout);
         this.checkAbort();
       }
-      const gmEndpoint = groupManager ? { host: '127.0.0.1', port: groupManager.endpoints.pc3! } : undefined;
+      const gmEndpoint = groupManager
+        ? { host: this.addr('group-manager'), port: groupManager.endpoints.pc3! }
+        : undefined;
       let keyServer: NodeHandle | undefined;
       if (groupPlan?.keyServer) {
         this.phase = 'start-up of the key server';
@@ -318,7 +374,9 @@ export class Run {
         await keyServer.waitReady(s.readyTimeout);
         this.checkAbort();
       }
-      const ksEndpoint = keyServer ? { host: '127.0.0.1', port: keyServer.endpoints.pc3! } : undefined;
+      const ksEndpoint = keyServer
+        ? { host: this.addr('key-server'), port: keyServer.endpoints.pc3! }
+        : undefined;
 
       this.phase = 'start-up of the UEs';
       const ueList = [...subscribed, ...unsubscribed];
@@ -338,7 +396,7 @@ export class Run {
           role: 'ue',
           id,
           kms: kmsEndpoint,
-          proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! },
+          proseFunction: { host: this.addr('prose-function'), port: pf.endpoints.pc3! },
           roleConfig: {
             traffic: s.traffic,
             expectRejection: unsubscribed.includes(id),
@@ -355,7 +413,7 @@ export class Run {
             readyCount++;
             report(`  UEs ready ${readyCount}/${ueList.length}`);
             if (this.prometheusServer && readyCount % 10 === 0)
-              writeTargets(this.runDir, this.runId, this.nodes);
+              writeTargets(this.runDir, this.runId, this.nodes, (id) => this.addr(id));
           },
           () => undefined,
         );
@@ -442,7 +500,7 @@ export class Run {
       for (const u of notReady) problems.push(`${u.id} never became ready`);
       startupSeconds = (performance.now() - t0) / 1000;
       this.writeState('running');
-      writeTargets(this.runDir, this.runId, this.nodes);
+      writeTargets(this.runDir, this.runId, this.nodes, (id) => this.addr(id));
       if (this.prometheusServer) {
         // Prometheus applies target changes at most every 5 s: let it scrape every node before traffic starts.
         const n = this.nodes.filter((x) => x.ready).length;
@@ -489,6 +547,7 @@ export class Run {
         Promise.all(this.nodes.map((n) => n.status())),
         this.scrapeAll(),
       ]);
+      this.netnsPorts = await this.netns?.portStats();
       await this.opts.onCollected?.(this, { trafficStart, trafficEnd });
       if (this.opts.hold) {
         this.phase = 'hold';
@@ -540,10 +599,14 @@ export class Run {
       this.nodes
         .filter((n) => n.ready && !n.exited)
         // Packed mode: the UEs of one pack host share its endpoint; scrape it once.
-        .filter((n, i, all) => all.findIndex((m) => m.metricsPort === n.metricsPort) === i)
+        .filter(
+          (n, i, all) =>
+            all.findIndex((m) => m.metricsPort === n.metricsPort && this.addr(m.id) === this.addr(n.id)) ===
+            i,
+        )
         .map(async (n) => {
           try {
-            out.set(n.id, await scrape(`http://127.0.0.1:${n.metricsPort}/metrics`));
+            out.set(n.id, await scrape(`http://${this.addr(n.id)}:${n.metricsPort}/metrics`));
           } catch {
             /* a node that cannot be scraped shows as zeros */
           }
@@ -574,6 +637,42 @@ export class Run {
     await Promise.all(this.nodes.map((n) => n.stop(1000)));
     unpublishTargets(dirname(this.runDir), this.runId);
     await this.prometheusServer?.stop();
+    await this.netns?.destroy();
+  }
+
+  /** Second Ctrl-C: deletes the run's namespaces at once (after the nodes were SIGKILLed). */
+  destroyNetnsNow(): void {
+    this.netns?.destroySync();
+  }
+
+  private summariseNetns(statuses: NodeStatus[], trafficSeconds: number): NetnsSummary {
+    const s = this.opts.scenario;
+    const nn = this.netns!;
+    // Who sends to a channel each UE listens on: its group peers (with group traffic) and the discovery announcers.
+    const senders = new Map<string, string[]>();
+    const members = groupMembers(s);
+    const announcers =
+      s.discovery && (s.discovery.restricted || s.discovery.open) ? s.discovery.users.map((u) => u.ue) : [];
+    for (const ue of this.netnsUes) {
+      const peers = new Set<string>(announcers);
+      if (s.traffic.groupRate > 0)
+        for (const ids of members.values()) if (ids.includes(ue)) for (const p of ids) peers.add(p);
+      peers.delete(ue);
+      senders.set(ue, [...peers].sort());
+    }
+    const { proximity, problems } = summariseProximity(s.netns, statuses, trafficSeconds * 1000, senders);
+    return {
+      subnet: nn.subnet,
+      bridgeNamespace: nn.bridgeNamespace,
+      namespaces: nn.namespaces().length,
+      setupMs: Math.round(nn.setupMs),
+      ...(nn.teardownMs !== undefined ? { teardownMs: nn.teardownMs } : {}),
+      impairment: nn.impairment,
+      links: Object.fromEntries(nn.describe().nodes.map((n) => [n.id, linkFor(s.netns, n.id)])),
+      ...(this.netnsPorts ? { ports: this.netnsPorts } : {}),
+      ...(proximity ? { proximity } : {}),
+      problems,
+    };
   }
 
   /** PIDs of every node process the run started (for tests and prosec down). */
@@ -656,7 +755,8 @@ export class Run {
     const wronglyAccepted = unsubscribed.filter((id) => byId.get(id)?.provisioned);
     if (wronglyAccepted.length)
       problems.push(`unsubscribed UEs were accepted: ${wronglyAccepted.join(', ')}`);
-    if (a.trafficSeconds > 0 && s.traffic.groupRate > 0) {
+    // With the proximity model, reach follows the geometry: the netns section checks it per time window instead.
+    if (a.trafficSeconds > 0 && s.traffic.groupRate > 0 && !(this.netns && s.netns?.proximity)) {
       for (const g of groups) {
         if (g.minPeersHeard < g.expectedPeers) {
           problems.push(
@@ -671,7 +771,23 @@ export class Run {
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     const groupSecurity = summariseGroupSecurity(s, a.statuses, groupMembers(s));
     if (groupSecurity && a.trafficSeconds > 0) problems.push(...groupSecurity.problems);
-    const discovery = summariseDiscovery(s, a.statuses, this.discoveryRevokedAtMs, a.trafficSeconds > 0);
+    const reach =
+      this.netns && s.discovery
+        ? discoveryReach(
+            s.netns,
+            a.trafficSeconds * 1000,
+            2 * Math.max(s.discovery.announceEvery, s.discovery.slot) + 1000,
+          )
+        : undefined;
+    const discovery = summariseDiscovery(
+      s,
+      a.statuses,
+      this.discoveryRevokedAtMs,
+      a.trafficSeconds > 0,
+      reach,
+    );
+    const netns = this.netns ? this.summariseNetns(a.statuses, a.trafficSeconds) : undefined;
+    if (netns && a.trafficSeconds > 0) problems.push(...netns.problems);
     if (discovery) problems.push(...discovery.problems);
     for (const f of this.failures) problems.push(`node ${f.id} died during ${f.phase}`);
     if (ueSummary && ueSummary.errors > 0) problems.push(`UEs reported ${ueSummary.errors} errors`);
@@ -706,6 +822,7 @@ export class Run {
         return adv?.adversary ? { adversary: adv.adversary } : {};
       })(),
       ...(discovery ? { discovery } : {}),
+      ...(netns ? { netns } : {}),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -729,12 +846,19 @@ async function allocateMulticast(n: number): Promise<{ addresses: string[]; port
 }
 
 /** Prometheus file_sd target list of the run (one entry per node). */
-function writeTargets(runDir: string, runId: string, nodes: NodeHandle[]): void {
+function writeTargets(
+  runDir: string,
+  runId: string,
+  nodes: NodeHandle[],
+  addr: (id: string) => string = () => '127.0.0.1',
+): void {
   const targets = nodes
     .filter((n) => n.ready)
-    .filter((n, i, all) => all.findIndex((m) => m.metricsPort === n.metricsPort) === i)
+    .filter(
+      (n, i, all) => all.findIndex((m) => m.metricsPort === n.metricsPort && addr(m.id) === addr(n.id)) === i,
+    )
     .map((n) => ({
-      targets: [`127.0.0.1:${n.metricsPort}`],
+      targets: [`${addr(n.id)}:${n.metricsPort}`],
       labels: { job: 'prosec', role: n.role, run: runId },
     }));
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
@@ -811,6 +935,7 @@ export function formatSummary(s: RunSummary): string {
   lines.push(...formatDirectLinks(s.directLinks));
   lines.push(...formatGroupSecurity(s.groupSecurity));
   lines.push(...formatDiscovery(s.discovery));
+  lines.push(...formatNetns(s.netns));
   for (const f of s.failures) {
     lines.push(
       `node ${f.id} (${f.role}, pid ${f.pid}) died during ${f.phase}: ${f.signal ?? `exit code ${f.code}`}`,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ATTACK_IDS, type AttackId } from '../nodes/adversary/index.js';
 import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
+import { checkNetnsScenario, netnsScenarioSchema } from './netns-plan.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
 const duration = z
@@ -153,6 +154,8 @@ export const scenarioSchema = z
       .object({ attacks: z.array(z.enum(ATTACK_IDS as [AttackId, ...AttackId[]])).min(1) })
       .strict()
       .optional(),
+    /** Network-namespace mode (`prosec up --netns`): link impairments and the proximity model (docs/netns.md). */
+    netns: netnsScenarioSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -206,6 +209,15 @@ export const scenarioSchema = z
     if (s.discovery) {
       for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
         ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });
+    }
+    if (s.netns) {
+      const ues = new Set([
+        ...ids,
+        ...Array.from({ length: s.ues.unsubscribed }, (_, i) => `${s.ues.idPrefix}x${i + 1}`),
+      ]);
+      const others = new Set(['kms', 'prose-function', 'group-manager']);
+      for (const issue of checkNetnsScenario(s.netns, ues, others, s.duration))
+        ctx.addIssue({ code: 'custom', path: ['netns', ...issue.path], message: issue.message });
     }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {

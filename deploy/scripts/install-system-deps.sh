@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs optional Debian packages used by interoperability tests (tshark, prometheus, iproute2, eapol_test and
-# hostapd build deps).
+# Installs optional Debian packages used by interoperability tests (tshark, prometheus, iproute2, nftables for netns
+# link loss on kernels without netem, eapol_test and hostapd build deps).
 # Safe to run repeatedly; needs root. Without root it only reports what is missing.
 set -u
-pkgs=(iproute2 tshark prometheus)
+pkgs=(iproute2 nftables tshark prometheus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # wpa_supplicant's eapol_test with the USIM simulator, for the EAP-AKA' interop test (cached outside the repo).

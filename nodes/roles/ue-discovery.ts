@@ -100,6 +100,8 @@ export async function startUeDiscovery(
   creds: NodeCredentials,
   group: Pc5Group,
   cfg: UeDiscoveryConfig,
+  /** Called on every match with the discovered ALUID (netns mode counts them per time window). */
+  onMatch?: (aluid: string) => void,
 ): Promise<UeDiscovery> {
   const { config, log, metrics } = ctx;
   const now = () => Date.now(); // UTC: the time slots are UTC-based counters shared by every UE
@@ -276,6 +278,7 @@ export async function startUeDiscovery(
       d.lastMs = t;
     } else st.discovered[mode][owner] = { count: 1, firstMs: t, lastMs: t };
     metrics.discoveryMatches.inc({ mode: label });
+    onMatch?.(owner);
     const key = `${mode}:${owner}`;
     if (!matched.has(key)) {
       matched.add(key);

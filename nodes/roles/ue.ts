@@ -7,8 +7,10 @@ import { z } from 'zod';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import type { ProseConfig } from '../../transport/pc3/messages.js';
 import { groupKey, type Pc5Group } from '../../transport/pc5/medium.js';
+import { type ProximityConfig, ProximityPolicy } from '../../transport/pc5/proximity.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
+import { pc5NetnsOptions } from '../runtime/pc5-netns.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
@@ -28,6 +30,11 @@ const roleConfigSchema = z
     groupSecurity: z.object({}).passthrough().optional(),
     /** ProSe discovery (nodes/roles/ue-discovery.ts; docs/discovery.md). */
     discovery: ueDiscoveryConfigSchema.optional(),
+    /** netns mode: positions, PC5 range, emulated link delay (transport/pc5/proximity.ts; docs/netns.md). */
+    proximity: z
+      .object({ self: z.string(), windowMs: z.number().positive(), peers: z.array(z.unknown()) })
+      .passthrough()
+      .optional(),
   })
   .strict();
 
@@ -104,8 +111,13 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   // Ad-hoc group members have a fixed unicast port so the group's creator can reach them (docs/group.md).
   const adhocPort = (cfg.groupSecurity as { adhoc?: { unicastPort?: number } } | undefined)?.adhoc
     ?.unicastPort;
+  const proximity = cfg.proximity
+    ? new ProximityPolicy(cfg.proximity as unknown as ProximityConfig)
+    : undefined;
   if (proseConfig) {
     medium = new UdpPc5Medium({
+      ...pc5NetnsOptions(config),
+      ...(proximity ? { receivePolicy: proximity } : {}),
       l2Id: proseConfig.l2Id,
       ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),
       ...(adhocPort !== undefined ? { unicastPort: adhocPort } : {}),
@@ -127,6 +139,10 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       if (!meta.group) return;
       const g = groupByKey.get(groupKey(meta.group));
       if (g && frame.dstL2Id === g.l2GroupId) peersHeard.get(g.id)!.add(frame.srcL2Id);
+      if (g && proximity && frame.type === 'test' && frame.payload.length >= 8) {
+        const sentAt = new DataView(frame.payload.buffer, frame.payload.byteOffset, 8).getBigUint64(0);
+        proximity.recordLatency(Number(meta.receivedAt - sentAt) / 1e6);
+      }
     });
   }
 
@@ -138,7 +154,9 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   let discovery: UeDiscovery | undefined;
   if (medium && proseConfig && cfg.discovery) {
     const group = { address: proseConfig.discovery.multicastAddress, port: proseConfig.discovery.port };
-    discovery = await startUeDiscovery(ctx, medium, creds, group, cfg.discovery);
+    discovery = await startUeDiscovery(ctx, medium, creds, group, cfg.discovery, (aluid) =>
+      proximity?.recordDiscovery(aluid),
+    );
   }
 
   const timers: NodeJS.Timeout[] = [];
@@ -167,6 +185,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   return {
     endpoints: medium ? { pc5: medium.unicastAddress.port } : {},
     command: (name) => {
+      if (name === 'start-traffic') proximity?.startClock();
       if (name === 'start-traffic') startTraffic();
       else if (name === 'stop-traffic') stopTraffic();
       if (name === 'start-traffic') directLinks?.startTraffic();
@@ -188,6 +207,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         ...(directLinks ? { directLink: directLinks.status() } : {}),
         ...(groupSec ? { groupSecurity: groupSec.status() } : {}),
         ...(discovery ? { discovery: discovery.status() } : {}),
+        ...(proximity ? { proximity: proximity.report() } : {}),
       },
     }),
     stop: async () => {

@@ -35,6 +35,8 @@ export const nodeConfigSchema = z
     kms: endpoint.extend({ caCertFile: z.string() }).strict().optional(),
     /** The ProSe Function's PC3 endpoint (UEs). */
     proseFunction: endpoint.optional(),
+    /** Network-namespace mode (deploy/netns.ts): the node's bridge address; PC5 binds to it and multicasts via eth0. */
+    netns: z.object({ address: z.string() }).strict().optional(),
     /** Role-specific settings, validated by the role. */
     roleConfig: z.unknown().optional(),
   })

@@ -18,7 +18,8 @@ export interface Pc5Group {
 export type Pc5TrafficKind = 'group' | 'unicast';
 
 /** Why a frame was dropped: a malformed datagram (decode reasons), a failed send, or a full send queue. */
-export type Pc5DropReason = Pc5DecodeErrorReason | 'send_error' | 'queue_full';
+/** out_of_range: the sender was beyond the receiver's PC5 range (proximity model, netns mode; docs/netns.md). */
+export type Pc5DropReason = Pc5DecodeErrorReason | 'send_error' | 'queue_full' | 'out_of_range';
 
 export const PC5_DROP_REASONS: readonly Pc5DropReason[] = [
   'too_short',
@@ -29,6 +30,7 @@ export const PC5_DROP_REASONS: readonly Pc5DropReason[] = [
   'too_large',
   'send_error',
   'queue_full',
+  'out_of_range',
 ];
 
 /** Counter sink the node runtime wires to its metrics (Prometheus). Called synchronously on the hot path. */

@@ -201,6 +201,36 @@ export function assertSafeLoopbackMulticast(): void {
   throw new Pc5NetEnvError(['239.0.0.0/8 is not routed through lo'], 'See docs/pc5.md (multicast safety).');
 }
 
+/** The one link of a node namespace in netns mode: its veth to the run's bridge (deploy/netns.ts). */
+export const RUN_NAMESPACE_LINK = 'eth0';
+
+/**
+ * Network-namespace mode (docs/netns.md): multicast may leave through the node's veth because that veth ends on the
+ * run's own bridge. Checks, from this process's namespace: only lo and eth0 exist, 239.0.0.0/8 is routed via eth0,
+ * and there is no default route (so nothing reaches a network the run did not create). Throws Pc5NetEnvError.
+ */
+export function assertRunNamespaceMulticast(): void {
+  const problems: string[] = [];
+  const ifaces = listInterfaces() ?? [];
+  const extra = ifaces.filter((i) => i !== 'lo' && i !== RUN_NAMESPACE_LINK);
+  if (extra.length)
+    problems.push(`the namespace has interfaces besides lo and ${RUN_NAMESPACE_LINK}: ${extra}`);
+  if (!ifaces.includes(RUN_NAMESPACE_LINK)) problems.push(`the namespace has no ${RUN_NAMESPACE_LINK}`);
+  const routes = readProcRoutes();
+  if (routes.some((r) => r.mask === 0)) problems.push('the namespace has a default route');
+  const m239 = routes.filter(
+    (r) => (r.dest & MASK_8) >>> 0 === NET_239 && (r.mask & MASK_8) >>> 0 === MASK_8,
+  );
+  if (!m239.some((r) => r.mask === MASK_8 && r.iface === RUN_NAMESPACE_LINK))
+    problems.push(`239.0.0.0/8 is not routed through ${RUN_NAMESPACE_LINK}`);
+  if (m239.some((r) => r.iface !== RUN_NAMESPACE_LINK)) problems.push('a 239/x route uses another device');
+  if (problems.length)
+    throw new Pc5NetEnvError(
+      problems,
+      'netns mode: the node must run in a namespace made by deploy/netns.ts.',
+    );
+}
+
 export interface MulticastSelfTest {
   /** A datagram sent with multicast interface 127.0.0.1 and TTL 0 reached a member on lo. */
   viaInterface: boolean;

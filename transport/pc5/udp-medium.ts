@@ -25,7 +25,8 @@ import {
   type Pc5OutgoingFrame,
   type Pc5TrafficKind,
 } from './medium.js';
-import { assertSafeLoopbackMulticast } from './netenv.js';
+import { assertRunNamespaceMulticast, assertSafeLoopbackMulticast } from './netenv.js';
+import type { Pc5ReceivePolicy } from './proximity.js';
 
 /** 4 MiB: net.core.rmem_max/wmem_max on our machines; the default 208 KiB loses bursts. */
 export const PC5_SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -47,6 +48,14 @@ export interface UdpPc5MediumOptions extends Pc5MediumOptions {
   allowNonLoopback?: boolean;
   /** Check before any group use that 239.0.0.0/8 is routed via lo (default true). */
   requireLoopbackRoute?: boolean;
+  /**
+   * Network-namespace mode (docs/netns.md): the node's namespace must hold only lo and `eth0` (its veth to the run's
+   * bridge), route 239.0.0.0/8 through eth0 and have no default route, checked before any group use. Implies
+   * non-loopback addresses (the node's bridge address) and replaces the loopback-route check.
+   */
+  runNamespace?: boolean;
+  /** Consulted for every received datagram (proximity model, emulated link delay); absent: deliver at once. */
+  receivePolicy?: Pc5ReceivePolicy;
 }
 
 export interface UdpPc5BufferSizes {
@@ -129,6 +138,8 @@ export class UdpPc5Medium implements Pc5Medium {
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   private multicastChecked = false;
+  private readonly runNamespace: boolean;
+  private readonly receivePolicy: Pc5ReceivePolicy | undefined;
   private buffers: UdpPc5BufferSizes | undefined;
   /** Encoding buffer reused while sends complete synchronously (see send()). */
   private scratch: Buffer = Buffer.allocUnsafeSlow(PC5_MAX_FRAME_SIZE);
@@ -149,9 +160,11 @@ export class UdpPc5Medium implements Pc5Medium {
       multicastTtl: options.multicastTtl ?? 0,
       bufferSize: options.bufferSize ?? PC5_SOCKET_BUFFER_SIZE,
       maxQueuedSends: options.maxQueuedSends ?? 4096,
-      allowNonLoopback: options.allowNonLoopback ?? false,
-      requireLoopbackRoute: options.requireLoopbackRoute ?? true,
+      allowNonLoopback: (options.allowNonLoopback ?? false) || options.runNamespace === true,
+      requireLoopbackRoute: (options.requireLoopbackRoute ?? true) && options.runNamespace !== true,
     };
+    this.runNamespace = options.runNamespace === true;
+    this.receivePolicy = options.receivePolicy;
     if (!this.opts.allowNonLoopback) {
       for (const [what, host] of [
         ['bindAddress', this.opts.bindAddress],
@@ -270,9 +283,10 @@ export class UdpPc5Medium implements Pc5Medium {
   }
 
   private checkMulticastSafety(): void {
-    if (this.multicastChecked || !this.opts.requireLoopbackRoute) return;
+    if (this.multicastChecked || !(this.opts.requireLoopbackRoute || this.runNamespace)) return;
     try {
-      assertSafeLoopbackMulticast();
+      if (this.runNamespace) assertRunNamespaceMulticast();
+      else assertSafeLoopbackMulticast();
     } catch (e) {
       throw new Pc5MediumError('unsafe_multicast', (e as Error).message, { cause: e });
     }
@@ -458,6 +472,31 @@ export class UdpPc5Medium implements Pc5Medium {
       this.counters.ownEcho++;
       return;
     }
+    if (this.receivePolicy) {
+      const a = this.receivePolicy.admit({ host: rinfo.address, port: rinfo.port });
+      if ('drop' in a) {
+        this.counters.frameDropped(a.drop);
+        return;
+      }
+      if (a.delayMs > 0) {
+        // Emulated link delay (kernels without netem): the datagram is handed up later, unless the medium closed.
+        const copy = Buffer.from(msg);
+        setTimeout(() => {
+          if (this.state === 'started') this.deliver(copy, rinfo, kind, group, process.hrtime.bigint());
+        }, a.delayMs);
+        return;
+      }
+    }
+    this.deliver(msg, rinfo, kind, group, receivedAt);
+  }
+
+  private deliver(
+    msg: Buffer,
+    rinfo: dgram.RemoteInfo,
+    kind: Pc5TrafficKind,
+    group: Pc5Group | undefined,
+    receivedAt: bigint,
+  ): void {
     let frame: Pc5Frame;
     try {
       frame = decodePc5Frame(msg);
