@@ -98,6 +98,43 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'open-impersonation',
+    keyIssue: '#2.3',
+    threat:
+      'An attacker forges open discovery announcements carrying a victim’s (public) ProSe Application Code, to be discovered as the victim',
+    defence: 'monitors verify the announcer’s ECDSA signature over code, time slot and nonce (solution #2.3)',
+    control: 'discovery.insecure.acceptUnsigned: true (monitors accept a failing signature)',
+    expected: 'no forged announcement matched (each `bad_signature`); control: forgeries matched',
+    evaluate(s) {
+      const e = ev(s, 'open-impersonation');
+      const forged = e.forged ?? 0;
+      const accepted = s.discovery?.forgeriesAccepted ?? 0;
+      const rejected = s.discovery?.rejected.bad_signature ?? 0;
+      return {
+        observed: `${forged} announcements forged; monitors matched ${accepted} forgeries as the victim and rejected ${rejected} (bad_signature)`,
+        succeeded: forged >= 10 && accepted >= forged,
+      };
+    },
+  },
+  {
+    id: 'group-call-replay',
+    keyIssue: '#3.2',
+    threat: 'An attacker replays captured group call set-up (MIKEY call-init) messages to the members',
+    defence: 'call-init timestamp window and the members’ memory of GSK-IDs already set up',
+    control: 'groupSecurity.groups[].insecure.noCallReplayProtection: true',
+    expected: 'no replayed call-init accepted (each `call.replay`); control: calls set up again',
+    evaluate(s) {
+      const e = ev(s, 'group-call-replay');
+      const replayed = e.replayed ?? 0;
+      const accepted = s.groupSecurity?.callReplaysAccepted ?? 0;
+      const rejected = s.groupSecurity?.failuresByCause['call.replay'] ?? 0;
+      return {
+        observed: `${replayed} call-inits replayed; members set up ${accepted} calls again and rejected ${rejected} as replays`,
+        succeeded: replayed >= 1 && accepted >= replayed,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
@@ -105,9 +142,10 @@ export function weakened(s: Scenario): Scenario {
   const c = structuredClone(s);
   if (c.discovery) {
     c.discovery.rotateL2Id = false;
-    c.discovery.insecure = { noReplayProtection: true };
+    c.discovery.insecure = { noReplayProtection: true, acceptUnsigned: true };
   }
-  for (const g of c.groupSecurity?.groups ?? []) g.insecure = { nullCipher: true, noReplayProtection: true };
+  for (const g of c.groupSecurity?.groups ?? [])
+    g.insecure = { nullCipher: true, noReplayProtection: true, noCallReplayProtection: true };
   return { ...c, name: `${s.name}-control` };
 }
 

@@ -39,15 +39,16 @@ export const groupSecuritySchema = z
             mediaIntegrity: z.boolean().default(true),
             /**
              * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
-             * replay window at the receivers.
+             * media replay window at the receivers, no GSK-ID replay memory for call-inits.
              */
             insecure: z
               .object({
                 nullCipher: z.boolean().default(false),
                 noReplayProtection: z.boolean().default(false),
+                noCallReplayProtection: z.boolean().default(false),
               })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false }),
+              .default({ nullCipher: false, noReplayProtection: false, noCallReplayProtection: false }),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z
               .array(z.object({ member: nodeId, after: duration }).strict())

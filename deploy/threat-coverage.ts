@@ -50,9 +50,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#2.3',
     threat: 'Impersonation of an announcer (forged open announcement)',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/deploy/discovery-up.test.ts, live: an attacker on the discovery group forges an open announcement (bad_signature at every monitor), flips MIC bits (bad_mic), replays late (stale); no weakened control yet, so not a matrix row',
+      'threat matrix row `open-impersonation` (signature check vs monitors accepting a failing signature); also tests/deploy/discovery-up.test.ts (forged open announcement, flipped MIC bits, late replay)',
   },
   {
     keyIssue: '#2.5',
@@ -82,9 +82,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.2',
     threat: 'Replay of a group call set-up',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/group.test.ts: group call rejections (unknown GMK-ID, tampered KEMAC, forged signer, stale timestamp)',
+      'threat matrix row `group-call-replay` (GSK-ID memory vs none); tests/procedures/group.test.ts: group call rejections (unknown GMK-ID, tampered KEMAC, forged signer, stale timestamp)',
   },
   {
     keyIssue: '#3.1',

@@ -49,9 +49,13 @@ export const ueGroupConfigSchema = z
             solution: z.enum(['standard', 'pc3']),
             mediaIntegrity: z.boolean().default(true),
             insecure: z
-              .object({ nullCipher: z.boolean(), noReplayProtection: z.boolean() })
+              .object({
+                nullCipher: z.boolean(),
+                noReplayProtection: z.boolean(),
+                noCallReplayProtection: z.boolean().default(false),
+              })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false }),
+              .default({ nullCipher: false, noReplayProtection: false, noCallReplayProtection: false }),
           })
           .strict(),
       )
@@ -93,6 +97,8 @@ export interface UeGroupStatus {
   mediaReceived: number;
   /** Media PDUs accepted although an identical (GSK, sender, COUNT) was accepted before: replays that got through. */
   mediaDuplicatesAccepted: number;
+  /** Call-inits accepted for a GSK-ID already installed here: replayed call set-ups that got through. */
+  callReplaysAccepted: number;
   mediaBytesReceived: number;
   failures: Record<string, number>;
 }
@@ -152,7 +158,10 @@ export async function startUeGroupSecurity(
     selfUri,
     trustedSigner: (g) => (solutionOf.get(g) === 'standard' ? groupIdentityUri(g) : undefined),
   });
-  const calls = new GroupCallReceiver({ gmks });
+  const calls = new GroupCallReceiver({
+    gmks,
+    noReplayCheck: new Set(cfg.groups.filter((g) => g.insecure.noCallReplayProtection).map((g) => g.groupId)),
+  });
   const st: UeGroupStatus = {
     groups: {},
     gmkInstallMs: {},
@@ -161,6 +170,7 @@ export async function startUeGroupSecurity(
     mediaSent: 0,
     mediaReceived: 0,
     mediaDuplicatesAccepted: 0,
+    callReplaysAccepted: 0,
     mediaBytesReceived: 0,
     failures: {},
   };
@@ -188,7 +198,7 @@ export async function startUeGroupSecurity(
     const base = g.mediaIntegrity ? DEFAULT_GROUP_MEDIA_ALGS : TS33303_GROUP_MEDIA_ALGS;
     // Insecure controls (threat matrix only): NEA0 leaves the media in clear.
     const algs = g.insecure.nullCipher ? { ...base, cipherAlg: 0 as const } : base;
-    if (g.insecure.nullCipher || g.insecure.noReplayProtection)
+    if (g.insecure.nullCipher || g.insecure.noReplayProtection || g.insecure.noCallReplayProtection)
       log.warn(
         { group: g.groupId, insecure: g.insecure },
         'INSECURE group media configuration (threat-matrix control)',
@@ -361,6 +371,11 @@ export async function startUeGroupSecurity(
       void receiveCallInit(calls, sig.mikey, crypto, Date.now()).then((r) => {
         if (!r.ok) {
           fail('call', r.reason);
+          return;
+        }
+        // Ground truth for the threat matrix: a call-init accepted for a call already set up is a replay.
+        if (j.callStart.has(r.context.gskId)) {
+          st.callReplaysAccepted++;
           return;
         }
         j.rx.addCall(r.context.gskId, r.context.gsk);

@@ -22,14 +22,21 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   assert.equal(code, 0, run.stderr().slice(-2000));
   assert.deepEqual(
     m.rows.map((r) => r.id),
-    ['tracking', 'group-eavesdrop', 'group-replay', 'discovery-replay'],
+    [
+      'tracking',
+      'group-eavesdrop',
+      'group-replay',
+      'discovery-replay',
+      'open-impersonation',
+      'group-call-replay',
+    ],
   );
   for (const r of m.rows) {
     assert.equal(r.defended.succeeded, false, r.id);
     assert.equal(r.weakened.succeeded, true, r.id);
   }
   assert.ok(existsSync(join(out, 'threat-matrix.json')));
-  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), /4 of 4 rows pass/);
+  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), /6 of 6 rows pass/);
   // Both runs tore everything down, the adversary included.
   for (const runDir of [m.runs.defence, m.runs.control]) {
     const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {
