@@ -417,6 +417,8 @@ export class Run {
           roleConfig: {
             attacks: s.adversary.attacks,
             groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
+            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
+            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
           },
         });
         ues.push(adversary);

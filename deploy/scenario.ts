@@ -96,6 +96,14 @@ const directLinksSchema = z
      * with cause cert_revoked (certificate KD only).
      */
     revoke: z.array(nodeId).max(100).default([]),
+    /**
+     * INSECURE, for the threat matrix's control only (`prosec attack`): `nullCipher` makes every UE offer only
+     * 128-NEA0 in Supported_algs, so links are "ciphered" with the null algorithm (user data in clear).
+     */
+    insecure: z
+      .object({ nullCipher: z.boolean().default(false) })
+      .strict()
+      .default({ nullCipher: false }),
   })
   .strict();
 

@@ -103,9 +103,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#4.1',
     threat: 'Passive eavesdropping of a one-to-one link; a compromised member reading other pairs’ traffic',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/direct-link.test.ts: separate contexts per peer (Mary cannot read John’s traffic with Peter). Live: not yet — one-to-one traffic is unicast, which another process on the host cannot receive without a capture tap',
+      'threat matrix row `link-eavesdrop` (the adversary taps loopback with dumpcap/tshark/tcpdump on the link UEs’ PC5 ports: 128-NEA2 vs 128-NEA0); tests/procedures/direct-link.test.ts: separate contexts per peer (Mary cannot read John’s traffic with Peter)',
   },
   {
     keyIssue: '#4.1',

@@ -13,6 +13,11 @@ export interface AttackIo {
 export interface Attack {
   /** Called for every frame heard on a joined group while the traffic phase runs. */
   onFrame(frame: Pc5Frame, group: Pc5Group): void;
+  /**
+   * PC5 frames of the run's one-to-one links (unicast UDP), seen through the adversary's loopback capture (capture.ts);
+   * the role starts the capture only when an attack has this method.
+   */
+  onCaptured?(frame: Pc5Frame): void;
   /** Counters shown in the threat matrix as evidence. */
   evidence(): Record<string, number>;
 }

@@ -4,6 +4,7 @@ import { discoveryReplay } from './discovery-replay.js';
 import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
 import { groupReplay } from './group-replay.js';
+import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
 import { tracking } from './tracking.js';
 
@@ -14,6 +15,7 @@ export const ATTACKS = {
   'discovery-replay': discoveryReplay,
   'open-impersonation': openImpersonation,
   'group-call-replay': groupCallReplay,
+  'link-eavesdrop': linkEavesdrop,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

@@ -3,8 +3,10 @@
 // the traffic phase; their evidence is in its status, which `prosec attack` puts in the threat matrix.
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { decodePc5Frame, Pc5FrameError } from '../../transport/pc5/frame.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { Attack } from '../adversary/attack.js';
+import { type LoopbackCapture, NO_CAPTURE_TOOL, startLoopbackCapture } from '../adversary/capture.js';
 import { ATTACK_IDS, ATTACKS, type AttackId } from '../adversary/index.js';
 import { pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
@@ -16,6 +18,10 @@ const configSchema = z
       .array(z.object({ address: z.string(), port: z.number().int().min(1).max(65535) }).strict())
       .min(1)
       .max(20),
+    /** The UEs' PC5 unicast ports (direct links): the loopback capture's filter, for attacks that need a tap. */
+    unicastPorts: z.array(z.number().int().min(1).max(65535)).max(5000).default([]),
+    /** Upper bound of the capture's lifetime (the capture tool stops by itself after it). */
+    captureSeconds: z.number().int().min(5).max(86_400).default(900),
   })
   .strict();
 
@@ -50,6 +56,42 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     if (!active || !meta.group) return;
     for (const a of attacks.values()) a.onFrame(frame, meta.group);
   });
+  // A passive tap on the one-to-one links, for the attacks that read unicast traffic.
+  const tapped = [...attacks.values()].filter((a) => a.onCaptured);
+  const tap = { packets: 0, frames: 0, notPc5: 0, failed: 0 };
+  let capture: LoopbackCapture | undefined;
+  if (tapped.length > 0) {
+    const started = startLoopbackCapture(
+      cfg.unicastPorts,
+      (u) => {
+        if (!active) return;
+        tap.packets++;
+        try {
+          const frame = decodePc5Frame(u.payload);
+          tap.frames++;
+          for (const a of tapped) a.onCaptured!(frame);
+        } catch (e) {
+          if (!(e instanceof Pc5FrameError)) throw e;
+          tap.notPc5++;
+        }
+      },
+      { maxSeconds: cfg.captureSeconds },
+    );
+    if (!started) {
+      tap.failed = 1;
+      log.warn(
+        { reason: cfg.unicastPorts.length ? NO_CAPTURE_TOOL : 'no PC5 unicast ports in this run' },
+        'no capture point',
+      );
+    } else {
+      capture = started.capture;
+      await started.ready;
+      log.info(
+        { tool: capture.tool, ports: cfg.unicastPorts.length },
+        'loopback capture on the PC5 unicast ports',
+      );
+    }
+  }
   log.info({ attacks: cfg.attacks, groups: cfg.groups.length }, 'adversary listening on the PC5 groups');
   return {
     endpoints: { pc5: medium.unicastAddress.port },
@@ -60,12 +102,26 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     status: () => ({
       errors,
       details: {
-        adversary: Object.fromEntries([...attacks].map(([id, a]) => [id, a.evidence()])),
+        adversary: {
+          ...Object.fromEntries([...attacks].map(([id, a]) => [id, a.evidence()])),
+          ...(tapped.length
+            ? {
+                capture: {
+                  ...tap,
+                  failed: tap.failed || (capture?.failure() ? 1 : 0),
+                  skipped: capture?.parser.skipped ?? 0,
+                },
+              }
+            : {}),
+        },
       },
     }),
     async stop() {
       active = false;
       for (const t of timers) clearTimeout(t);
+      const failure = capture?.failure();
+      if (failure) log.warn({ failure }, 'loopback capture failed');
+      await capture?.stop();
       await medium.close();
     },
   };
