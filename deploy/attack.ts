@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCaptureTool, NO_CAPTURE_TOOL } from '../nodes/adversary/capture.js';
+import type { AttackId } from '../nodes/adversary/index.js';
 import { Run, type RunSummary } from './orchestrator.js';
 import type { Scenario } from './scenario.js';
 import { coverageMarkdown } from './threat-coverage.js';
@@ -159,6 +160,24 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'group-key-fetch',
+    keyIssue: '#3.1',
+    threat:
+      'A UE with valid credentials (a compromised subscriber) that is not a member asks the ProSe Function for a group’s key over PC3',
+    defence:
+      'the ProSe Function hands a group key (sol. #3.5) only to registered members, checked against the certificate identity',
+    control: 'groupSecurity.groups[].insecure.anyoneMayFetch: true (any registered UE gets the key)',
+    expected: 'no key obtained (each request `not_member`); control: keys obtained',
+    evaluate(s) {
+      const e = ev(s, 'group-key-fetch');
+      const given = s.groupKeys?.issuedToNonMembers ?? 0;
+      return {
+        observed: `insider ${e.insider ? 'registered' : 'missing'}; ${e.requests ?? 0} group key requests for ${e.targetGroups ?? 0} groups: ${e.keysObtained ?? 0} keys obtained (ProSe Function: ${given} issued to a non-member), ${e.rejectedNotMember ?? 0} rejected not_member`,
+        succeeded: (e.requests ?? 0) >= 1 && (e.keysObtained ?? 0) >= (e.requests ?? 0) && given >= 1,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
@@ -170,7 +189,12 @@ export function weakened(s: Scenario): Scenario {
   }
   if (c.directLinks) c.directLinks.insecure = { nullCipher: true };
   for (const g of c.groupSecurity?.groups ?? [])
-    g.insecure = { nullCipher: true, noReplayProtection: true, noCallReplayProtection: true };
+    g.insecure = {
+      nullCipher: true,
+      noReplayProtection: true,
+      noCallReplayProtection: true,
+      anyoneMayFetch: true,
+    };
   return { ...c, name: `${s.name}-control` };
 }
 
@@ -200,9 +224,10 @@ export async function runThreatMatrix(opts: {
 }): Promise<ThreatMatrix> {
   const selected = THREATS.filter((t) => !opts.threats || opts.threats.includes(t.id));
   const skip = new Map(selected.map((t) => [t.id, t.unavailable?.()] as const).filter(([, r]) => r));
-  const attacks = selected.filter((t) => !skip.has(t.id)).map((t) => t.id);
+  const attacks = selected.filter((t) => !skip.has(t.id)).map((t) => t.id as AttackId);
   for (const [id, reason] of skip) opts.progress?.(`threat matrix: ${id} skipped: ${reason}`);
-  const adversary = attacks.length ? ({ attacks } as Scenario['adversary']) : undefined;
+  // The scenario's adversary options (its insider) with the selected attacks.
+  const adversary = attacks.length ? { ...opts.scenario.adversary, attacks } : undefined;
   const base: Scenario = { ...opts.scenario, adversary };
   const run = (s: Scenario) =>
     new Run({
@@ -267,16 +292,23 @@ by hand. The generator is deploy/attack.ts (live rows) and deploy/threat-coverag
 
 ## How it works
 
-\`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a group with two calls
-and media, restricted and open discovery) twice, each time with an **adversary** node: its own OS process on the same
-PC5 multicast groups, holding none of the run's keys, running attack modules (nodes/adversary/). Run 1 has the
-defences as configured; run 2 is the **control**, with every defence under test switched off by options that exist only
-for this purpose and are logged as INSECURE by the nodes (\`discovery.rotateL2Id: false\`,
-\`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\`). The evidence is counters: the adversary's own
-(status) and the victims' (run summary: replays rejected, duplicates accepted — measured by each member at the
-application, independently of the protection layer). A row passes only if its attack fails against the defence and
-succeeds against the control, so a row cannot pass because the attack never ran. \`npm test\` runs the matrix
-(tests/deploy/threat-matrix.test.ts) and fails on any failing row.
+\`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a standard group with
+two calls and media, a ProSe Function-keyed group, restricted and open discovery, one direct link) twice, each time with
+an **adversary** node: its own OS process on the same PC5 multicast groups, holding none of the run's keys, running
+attack modules (nodes/adversary/). Two attacks need more than a radio on the groups: \`link-eavesdrop\` reads one-to-one
+traffic, which is unicast UDP between two UE processes, through a passive tap — the adversary runs a real capture tool
+(dumpcap, tshark or tcpdump) on loopback filtered on the link UEs' PC5 ports and parses its libpcap stream
+(nodes/adversary/capture.ts); without such a tool the row is skipped with the reason. \`group-key-fetch\` is an
+insider: the adversary holds the credentials of a subscribed UE (\`adversary.insider\`; it enrolls and registers as that
+UE) and asks over PC3 for the key of a group that UE is not in. Run 1 has the defences as configured; run 2 is the
+**control**, with every defence under test switched off by options that exist only for this purpose and are logged as
+INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\`,
+\`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
+\`anyoneMayFetch\`, \`directLinks.insecure.nullCipher\`). The evidence is counters: the adversary's own (status) and the
+victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
+non-member — ground truth measured by each victim independently of the check under test). A row passes only if its
+attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
+ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 
 ## Live rows (run of ${m.generatedAt})
 

@@ -38,7 +38,11 @@ export function planGroupSecurity(
         groupId: g.group,
         solution: g.solution,
         mediaIntegrity: g.mediaIntegrity,
-        insecure: g.insecure,
+        insecure: {
+          nullCipher: g.insecure.nullCipher,
+          noReplayProtection: g.insecure.noReplayProtection,
+          noCallReplayProtection: g.insecure.noCallReplayProtection,
+        },
       });
     }
   }
@@ -58,7 +62,12 @@ export function planGroupSecurity(
     };
   }
   if (pc3.length > 0)
-    plan.pfGroupKeys = pc3.map((g) => ({ groupId: g.group, periodMs: g.gmkPeriod, algorithm: g.algorithm }));
+    plan.pfGroupKeys = pc3.map((g) => ({
+      groupId: g.group,
+      periodMs: g.gmkPeriod,
+      algorithm: g.algorithm,
+      ...(g.insecure.anyoneMayFetch ? { insecure: { anyoneMayFetch: true } } : {}),
+    }));
   return plan;
 }
 

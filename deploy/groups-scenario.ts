@@ -39,16 +39,23 @@ export const groupSecuritySchema = z
             mediaIntegrity: z.boolean().default(true),
             /**
              * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
-             * media replay window at the receivers, no GSK-ID replay memory for call-inits.
+             * media replay window at the receivers, no GSK-ID replay memory for call-inits; pc3 only: the ProSe
+             * Function hands the group key to any registered UE, member or not (`anyoneMayFetch`).
              */
             insecure: z
               .object({
                 nullCipher: z.boolean().default(false),
                 noReplayProtection: z.boolean().default(false),
                 noCallReplayProtection: z.boolean().default(false),
+                anyoneMayFetch: z.boolean().default(false),
               })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false, noCallReplayProtection: false }),
+              .default({
+                nullCipher: false,
+                noReplayProtection: false,
+                noCallReplayProtection: false,
+                anyoneMayFetch: false,
+              }),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z
               .array(z.object({ member: nodeId, after: duration }).strict())

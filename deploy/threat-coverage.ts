@@ -96,9 +96,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.1',
     threat: 'An unauthorized UE requesting group keys',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/nodes/group-keys.test.ts: the PC3 group key goes to members only; tests/procedures/group.test.ts: a non-member and a removed member decrypt nothing',
+      'threat matrix row `group-key-fetch` (an insider with ue-4’s certificate and registration asks for a pc3 group’s key: membership check vs anyoneMayFetch); tests/nodes/group-keys.test.ts: the PC3 group key goes to members only; tests/procedures/group.test.ts: a non-member and a removed member decrypt nothing',
   },
   {
     keyIssue: '#4.1',

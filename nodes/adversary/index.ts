@@ -3,6 +3,7 @@ import type { AttackFactory } from './attack.js';
 import { discoveryReplay } from './discovery-replay.js';
 import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
+import { groupKeyFetch } from './group-key-fetch.js';
 import { groupReplay } from './group-replay.js';
 import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
@@ -16,6 +17,7 @@ export const ATTACKS = {
   'open-impersonation': openImpersonation,
   'group-call-replay': groupCallReplay,
   'link-eavesdrop': linkEavesdrop,
+  'group-key-fetch': groupKeyFetch,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

@@ -35,6 +35,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
       'open-impersonation',
       'group-call-replay',
       'link-eavesdrop',
+      'group-key-fetch',
     ],
   );
   for (const r of m.rows) {
@@ -44,7 +45,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   }
   assert.ok(existsSync(join(out, 'threat-matrix.json')));
   const passing = m.rows.length - skippable.length;
-  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), new RegExp(`${passing} of 7 rows pass`));
+  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), new RegExp(`${passing} of 8 rows pass`));
   // Both runs tore everything down, the adversary included.
   for (const runDir of [m.runs.defence, m.runs.control]) {
     const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {

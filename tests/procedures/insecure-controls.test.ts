@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import { GroupKeyService } from '../../nodes/roles/prose-function-group-keys.js';
 import { decodeDiscovery, encodeDiscovery, signedPart } from '../../procedures/discovery/messages.js';
 import {
   ecdsaSigner,
@@ -16,6 +17,7 @@ import {
 import { GmkReceiver, newGmkId } from '../../procedures/group/gmk-distribution.js';
 import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
 import { inlineGroupCrypto, receiveCallInit, signCallInit } from '../../procedures/group/group-crypto.js';
+import { makeMessage } from '../../transport/pc3/messages.js';
 
 const SLOT = 1000;
 const T0 = 1_800_000_000_000;
@@ -82,4 +84,43 @@ test('group call set-up: a replayed call-init is `replay` by default; noReplayCh
     ok: false,
     reason: 'stale',
   });
+});
+
+test('PC3 group key: a registered non-member is `not_member` by default; anyoneMayFetch gives it the key, counted', () => {
+  const members = new Set(['ue-1']);
+  const registered = new Set(['ue-1', 'ue-4']);
+  const service = (anyoneMayFetch: boolean) =>
+    new GroupKeyService(
+      [
+        {
+          groupId: 'bravo',
+          periodMs: 60_000,
+          algorithm: 'nea2-nia2',
+          ...(anyoneMayFetch ? { insecure: { anyoneMayFetch } } : {}),
+        },
+      ],
+      (_g, ue) => registered.has(ue) && members.has(ue),
+      () => T0,
+      (ue) => registered.has(ue),
+    );
+  const peer = (nodeId: string, role = 'ue') => ({
+    nodeId,
+    role,
+    remoteAddress: '127.0.0.1',
+    remotePort: 1,
+    serialNumber: '01',
+  });
+  const ask = (s: GroupKeyService, p: ReturnType<typeof peer>) =>
+    s.handle(makeMessage('group_key_request', 1, { groupId: 'bravo' }), p)?.type;
+  const defended = service(false);
+  assert.equal(ask(defended, peer('ue-1')), 'group_key_response');
+  assert.equal(ask(defended, peer('ue-4')), 'group_key_reject');
+  assert.equal(defended.issuedToNonMembers, 0);
+  const control = service(true);
+  assert.equal(ask(control, peer('ue-4')), 'group_key_response');
+  assert.equal(ask(control, peer('ue-1')), 'group_key_response');
+  assert.equal(control.issuedToNonMembers, 1);
+  // Even the control wants a registered UE certificate.
+  assert.equal(ask(control, peer('ue-9')), 'group_key_reject');
+  assert.equal(ask(control, peer('ue-4', 'relay')), 'group_key_reject');
 });
