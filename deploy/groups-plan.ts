@@ -38,10 +38,11 @@ export function planGroupSecurity(
         groupId: g.group,
         solution: g.solution,
         mediaIntegrity: g.mediaIntegrity,
+        // The UEs' knobs only (anyoneMayFetch is the ProSe Function's); `?.` for hand-built plans in tests.
         insecure: {
-          nullCipher: g.insecure.nullCipher,
-          noReplayProtection: g.insecure.noReplayProtection,
-          noCallReplayProtection: g.insecure.noCallReplayProtection,
+          nullCipher: g.insecure?.nullCipher ?? false,
+          noReplayProtection: g.insecure?.noReplayProtection ?? false,
+          noCallReplayProtection: g.insecure?.noCallReplayProtection ?? false,
         },
       });
     }
@@ -66,7 +67,7 @@ export function planGroupSecurity(
       groupId: g.group,
       periodMs: g.gmkPeriod,
       algorithm: g.algorithm,
-      ...(g.insecure.anyoneMayFetch ? { insecure: { anyoneMayFetch: true } } : {}),
+      ...(g.insecure?.anyoneMayFetch ? { insecure: { anyoneMayFetch: true } } : {}),
     }));
   return plan;
 }

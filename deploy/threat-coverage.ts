@@ -112,7 +112,7 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     threat: 'Man in the middle on link set-up: Supported_algs modified, security stripped; DSMC replayed',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate',
+      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate. Live: not yet — the loopback tap is passive; injecting needs the adversary in the path (a relaying MITM between the two UEs’ unicast ports) or spoofed source ports (raw sockets)',
   },
   {
     keyIssue: '#4.2',
