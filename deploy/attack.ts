@@ -3,6 +3,8 @@
 // threat matrix: a row passes only if its attack fails against the defence and succeeds against the control.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findCaptureTool, NO_CAPTURE_TOOL } from '../nodes/adversary/capture.js';
+import type { AttackId } from '../nodes/adversary/index.js';
 import { Run, type RunSummary } from './orchestrator.js';
 import type { Scenario } from './scenario.js';
 import { coverageMarkdown } from './threat-coverage.js';
@@ -23,6 +25,8 @@ export interface ThreatDefinition {
   expected: string;
   /** Reads one run's summary. */
   evaluate(s: RunSummary): ThreatEvidence;
+  /** Why this attack cannot run on this host (the row is then skipped with the reason), if it cannot. */
+  unavailable?(): string | undefined;
 }
 
 const ev = (s: RunSummary, attack: string): Record<string, number> => s.adversary?.[attack] ?? {};
@@ -98,6 +102,82 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'open-impersonation',
+    keyIssue: '#2.3',
+    threat:
+      'An attacker forges open discovery announcements carrying a victim’s (public) ProSe Application Code, to be discovered as the victim',
+    defence: 'monitors verify the announcer’s ECDSA signature over code, time slot and nonce (solution #2.3)',
+    control: 'discovery.insecure.acceptUnsigned: true (monitors accept a failing signature)',
+    expected: 'no forged announcement matched (each `bad_signature`); control: forgeries matched',
+    evaluate(s) {
+      const e = ev(s, 'open-impersonation');
+      const forged = e.forged ?? 0;
+      const accepted = s.discovery?.forgeriesAccepted ?? 0;
+      const rejected = s.discovery?.rejected.bad_signature ?? 0;
+      return {
+        observed: `${forged} announcements forged; monitors matched ${accepted} forgeries as the victim and rejected ${rejected} (bad_signature)`,
+        succeeded: forged >= 10 && accepted >= forged,
+      };
+    },
+  },
+  {
+    id: 'group-call-replay',
+    keyIssue: '#3.2',
+    threat: 'An attacker replays captured group call set-up (MIKEY call-init) messages to the members',
+    defence: 'call-init timestamp window and the members’ memory of GSK-IDs already set up',
+    control: 'groupSecurity.groups[].insecure.noCallReplayProtection: true',
+    expected: 'no replayed call-init accepted (each `call.replay`); control: calls set up again',
+    evaluate(s) {
+      const e = ev(s, 'group-call-replay');
+      const replayed = e.replayed ?? 0;
+      const accepted = s.groupSecurity?.callReplaysAccepted ?? 0;
+      const rejected = s.groupSecurity?.failuresByCause['call.replay'] ?? 0;
+      return {
+        observed: `${replayed} call-inits replayed; members set up ${accepted} calls again and rejected ${rejected} as replays`,
+        succeeded: replayed >= 1 && accepted >= replayed,
+      };
+    },
+  },
+  {
+    id: 'link-eavesdrop',
+    keyIssue: '#4.1',
+    threat:
+      'A passive eavesdropper with a capture point on the medium records one-to-one (direct link) user data and reads it',
+    defence:
+      'direct link user-plane ciphering (128-NEA2 chosen from Supported_algs) under keys from KD-sess (certificate KD)',
+    control: 'directLinks.insecure.nullCipher: true (both UEs offer only 128-NEA0)',
+    expected: 'no captured user-data frame readable; control: most frames readable',
+    unavailable: () => (findCaptureTool() ? undefined : NO_CAPTURE_TOOL),
+    evaluate(s) {
+      const e = ev(s, 'link-eavesdrop');
+      const cap = ev(s, 'capture');
+      const n = e.frames ?? 0;
+      const hit = e.plaintextFrames ?? 0;
+      return {
+        observed: `loopback capture took ${cap.packets ?? 0} packets on the link UEs' PC5 ports (${e.signalling ?? 0} link signalling); ${hit} of ${n} user-data frames had readable plaintext${cap.failed ? ' (capture failed)' : ''}`,
+        succeeded: n >= 10 && hit > n / 2,
+      };
+    },
+  },
+  {
+    id: 'group-key-fetch',
+    keyIssue: '#3.1',
+    threat:
+      'A UE with valid credentials (a compromised subscriber) that is not a member asks the ProSe Function for a group’s key over PC3',
+    defence:
+      'the ProSe Function hands a group key (sol. #3.5) only to registered members, checked against the certificate identity',
+    control: 'groupSecurity.groups[].insecure.anyoneMayFetch: true (any registered UE gets the key)',
+    expected: 'no key obtained (each request `not_member`); control: keys obtained',
+    evaluate(s) {
+      const e = ev(s, 'group-key-fetch');
+      const given = s.groupKeys?.issuedToNonMembers ?? 0;
+      return {
+        observed: `insider ${e.insider ? 'registered' : 'missing'}; ${e.requests ?? 0} group key requests for ${e.targetGroups ?? 0} groups: ${e.keysObtained ?? 0} keys obtained (ProSe Function: ${given} issued to a non-member), ${e.rejectedNotMember ?? 0} rejected not_member`,
+        succeeded: (e.requests ?? 0) >= 1 && (e.keysObtained ?? 0) >= (e.requests ?? 0) && given >= 1,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
@@ -105,16 +185,25 @@ export function weakened(s: Scenario): Scenario {
   const c = structuredClone(s);
   if (c.discovery) {
     c.discovery.rotateL2Id = false;
-    c.discovery.insecure = { noReplayProtection: true };
+    c.discovery.insecure = { noReplayProtection: true, acceptUnsigned: true };
   }
-  for (const g of c.groupSecurity?.groups ?? []) g.insecure = { nullCipher: true, noReplayProtection: true };
+  if (c.directLinks) c.directLinks.insecure = { nullCipher: true };
+  for (const g of c.groupSecurity?.groups ?? [])
+    g.insecure = {
+      nullCipher: true,
+      noReplayProtection: true,
+      noCallReplayProtection: true,
+      anyoneMayFetch: true,
+    };
   return { ...c, name: `${s.name}-control` };
 }
 
-export type ThreatRow = Omit<ThreatDefinition, 'evaluate'> & {
+export type ThreatRow = Omit<ThreatDefinition, 'evaluate' | 'unavailable'> & {
   defended: ThreatEvidence;
   weakened: ThreatEvidence;
   pass: boolean;
+  /** Set when the attack could not run on this host: why (the row neither passes nor fails). */
+  skipped?: string;
 };
 
 export interface ThreatMatrix {
@@ -134,7 +223,11 @@ export async function runThreatMatrix(opts: {
   progress?: (line: string) => void;
 }): Promise<ThreatMatrix> {
   const selected = THREATS.filter((t) => !opts.threats || opts.threats.includes(t.id));
-  const adversary = { attacks: selected.map((t) => t.id) } as Scenario['adversary'];
+  const skip = new Map(selected.map((t) => [t.id, t.unavailable?.()] as const).filter(([, r]) => r));
+  const attacks = selected.filter((t) => !skip.has(t.id)).map((t) => t.id as AttackId);
+  for (const [id, reason] of skip) opts.progress?.(`threat matrix: ${id} skipped: ${reason}`);
+  // The scenario's adversary options (its insider) with the selected attacks.
+  const adversary = attacks.length ? { ...opts.scenario.adversary, attacks } : undefined;
   const base: Scenario = { ...opts.scenario, adversary };
   const run = (s: Scenario) =>
     new Run({
@@ -154,16 +247,18 @@ export async function runThreatMatrix(opts: {
       .filter((p) => /never became ready|died|aborted|failed during/.test(p))
       .map((p) => `control run: ${p}`),
   ];
-  const rows = selected.map(({ evaluate, ...t }): ThreatRow => {
+  const rows = selected.map(({ evaluate, unavailable: _, ...t }): ThreatRow => {
     const defended = evaluate(d);
     const weak = evaluate(c);
+    const skipped = skip.get(t.id);
+    if (skipped) return { ...t, defended, weakened: weak, pass: false, skipped };
     return { ...t, defended, weakened: weak, pass: !defended.succeeded && weak.succeeded };
   });
   return {
     generatedAt: new Date().toISOString(),
     scenario: opts.scenario.name,
     runs: { defence: d.runDir, control: c.runDir },
-    ok: problems.length === 0 && rows.every((r) => r.pass),
+    ok: problems.length === 0 && rows.every((r) => r.pass || r.skipped),
     problems,
     rows,
   };
@@ -172,14 +267,16 @@ export async function runThreatMatrix(opts: {
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
 export function threatMatrixMarkdown(m: ThreatMatrix): string {
+  const skipped = m.rows.filter((r) => r.skipped).length;
+  const result = (r: ThreatRow) => (r.skipped ? `skipped: ${cell(r.skipped)}` : r.pass ? 'pass' : '**FAIL**');
   const lines = [
-    `Live threat matrix (\`prosec attack\`, scenario \`${m.scenario}\`, ${m.generatedAt}): ${m.rows.filter((r) => r.pass).length} of ${m.rows.length} rows pass.`,
+    `Live threat matrix (\`prosec attack\`, scenario \`${m.scenario}\`, ${m.generatedAt}): ${m.rows.filter((r) => r.pass).length} of ${m.rows.length} rows pass${skipped ? `, ${skipped} skipped` : ''}.`,
     '',
     '| key issue | threat | defence under test | against the defence | against the control (defence off) | result |',
     '| --- | --- | --- | --- | --- | --- |',
     ...m.rows.map(
       (r) =>
-        `| ${r.keyIssue} | ${cell(r.threat)} | ${cell(r.defence)} | ${cell(r.defended.observed)}: attack ${r.defended.succeeded ? 'succeeded' : 'failed'} | ${cell(r.control)}: ${cell(r.weakened.observed)}: attack ${r.weakened.succeeded ? 'succeeded' : 'failed'} | ${r.pass ? 'pass' : '**FAIL**'} |`,
+        `| ${r.keyIssue} | ${cell(r.threat)} | ${cell(r.defence)} | ${cell(r.defended.observed)}: attack ${r.defended.succeeded ? 'succeeded' : 'failed'} | ${cell(r.control)}: ${cell(r.weakened.observed)}: attack ${r.weakened.succeeded ? 'succeeded' : 'failed'} | ${result(r)} |`,
     ),
   ];
   if (m.problems.length) lines.push('', ...m.problems.map((p) => `- problem: ${p}`));
@@ -195,16 +292,23 @@ by hand. The generator is deploy/attack.ts (live rows) and deploy/threat-coverag
 
 ## How it works
 
-\`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a group with two calls
-and media, restricted and open discovery) twice, each time with an **adversary** node: its own OS process on the same
-PC5 multicast groups, holding none of the run's keys, running attack modules (nodes/adversary/). Run 1 has the
-defences as configured; run 2 is the **control**, with every defence under test switched off by options that exist only
-for this purpose and are logged as INSECURE by the nodes (\`discovery.rotateL2Id: false\`,
-\`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\`). The evidence is counters: the adversary's own
-(status) and the victims' (run summary: replays rejected, duplicates accepted — measured by each member at the
-application, independently of the protection layer). A row passes only if its attack fails against the defence and
-succeeds against the control, so a row cannot pass because the attack never ran. \`npm test\` runs the matrix
-(tests/deploy/threat-matrix.test.ts) and fails on any failing row.
+\`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a standard group with
+two calls and media, a ProSe Function-keyed group, restricted and open discovery, one direct link) twice, each time with
+an **adversary** node: its own OS process on the same PC5 multicast groups, holding none of the run's keys, running
+attack modules (nodes/adversary/). Two attacks need more than a radio on the groups: \`link-eavesdrop\` reads one-to-one
+traffic, which is unicast UDP between two UE processes, through a passive tap — the adversary runs a real capture tool
+(dumpcap, tshark or tcpdump) on loopback filtered on the link UEs' PC5 ports and parses its libpcap stream
+(nodes/adversary/capture.ts); without such a tool the row is skipped with the reason. \`group-key-fetch\` is an
+insider: the adversary holds the credentials of a subscribed UE (\`adversary.insider\`; it enrolls and registers as that
+UE) and asks over PC3 for the key of a group that UE is not in. Run 1 has the defences as configured; run 2 is the
+**control**, with every defence under test switched off by options that exist only for this purpose and are logged as
+INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\`,
+\`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
+\`anyoneMayFetch\`, \`directLinks.insecure.nullCipher\`). The evidence is counters: the adversary's own (status) and the
+victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
+non-member — ground truth measured by each victim independently of the check under test). A row passes only if its
+attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
+ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 
 ## Live rows (run of ${m.generatedAt})
 

@@ -43,6 +43,7 @@ export async function planDirectLinks(
       rate: d.rate,
       payloadBytes: d.payloadBytes,
       ...(d.rekeyEvery ? { rekeyEveryMs: d.rekeyEvery } : {}),
+      ...(d.insecure.nullCipher ? { insecure: { nullCipher: true } } : {}),
       kmsKeys,
     };
     out.set(a, { role: 'initiator', peerId: b, unicastPort: pa, peerPort: pb, ...common });

@@ -33,11 +33,17 @@ export const discoveryScenarioSchema = z
      * one L2 ID, which lets a passive observer link every announcement (the baseline of the linkability check).
      */
     rotateL2Id: z.boolean().default(true),
-    /** INSECURE, for the threat matrix's control only (`prosec attack`): monitors keep no replay cache. */
+    /**
+     * INSECURE, for the threat matrix's control only (`prosec attack`): monitors keep no replay cache
+     * (`noReplayProtection`); open-discovery monitors accept announcements whose signature fails (`acceptUnsigned`).
+     */
     insecure: z
-      .object({ noReplayProtection: z.boolean().default(false) })
+      .object({
+        noReplayProtection: z.boolean().default(false),
+        acceptUnsigned: z.boolean().default(false),
+      })
       .strict()
-      .default({ noReplayProtection: false }),
+      .default({ noReplayProtection: false, acceptUnsigned: false }),
     /**
      * Model B (solution #2.2): every user also sends discovery requests for the users that permit it, every
      * `requestEvery`; responses carry a MIC under the target's key, checked by the discoverer (`verifyAt: local`) or
@@ -118,6 +124,7 @@ export function planDiscovery(s: Scenario): DiscoveryPlan | undefined {
     open: d.open,
     rotateL2Id: d.rotateL2Id,
     noReplayProtection: d.insecure.noReplayProtection,
+    acceptUnsigned: d.insecure.acceptUnsigned,
     ...(d.modelB ? { modelB: { verifyAt: d.modelB.verifyAt, requestEveryMs: d.modelB.requestEvery } } : {}),
   };
   for (const u of d.users) ues.set(u.ue, { aluid: u.aluid, ...common });
@@ -172,6 +179,8 @@ export interface DiscoverySummary {
   rejected: Record<string, number>;
   /** Restricted announcements accepted again (replays that got through; 0 with the defences on). */
   replaysAccepted: number;
+  /** Open announcements matched although not signed by their owner (forgeries that got through; 0 when defended). */
+  forgeriesAccepted: number;
   problems: string[];
 }
 
@@ -295,6 +304,7 @@ export function summariseDiscovery(
     signatureVerifications: all.reduce((a, x) => a + x.verifications, 0),
     rejected,
     replaysAccepted: all.reduce((a, x) => a + (x.replaysAccepted ?? 0), 0),
+    forgeriesAccepted: all.reduce((a, x) => a + (x.forgeriesAccepted ?? 0), 0),
     problems,
   };
 }

@@ -60,7 +60,12 @@ export function planGroupSecurity(
         mediaIntegrity: g.mediaIntegrity,
         mediaCipher: g.mediaCipher,
         ...(g.solution === 'network' ? { variant: g.variant ?? 'whitelist' } : {}),
-        insecure: g.insecure,
+        // The UEs' knobs only (anyoneMayFetch is the ProSe Function's); `?.` for hand-built plans in tests.
+        insecure: {
+          nullCipher: g.insecure?.nullCipher ?? false,
+          noReplayProtection: g.insecure?.noReplayProtection ?? false,
+          noCallReplayProtection: g.insecure?.noCallReplayProtection ?? false,
+        },
       });
     }
   }
@@ -125,7 +130,12 @@ export function planGroupSecurity(
     };
   }
   if (pc3.length > 0)
-    plan.pfGroupKeys = pc3.map((g) => ({ groupId: g.group, periodMs: g.gmkPeriod, algorithm: g.algorithm }));
+    plan.pfGroupKeys = pc3.map((g) => ({
+      groupId: g.group,
+      periodMs: g.gmkPeriod,
+      algorithm: g.algorithm,
+      ...(g.insecure?.anyoneMayFetch ? { insecure: { anyoneMayFetch: true } } : {}),
+    }));
   return plan;
 }
 
@@ -219,6 +229,8 @@ export interface GroupSecuritySummary {
     callSetupMs: Dist;
   }[];
   media: { sent: number; received: number; bytesReceived: number; duplicatesAccepted: number };
+  /** Call-inits accepted again for a call already set up (replayed call set-ups that got through). */
+  callReplaysAccepted: number;
   failuresByCause: Record<string, number>;
   removedMembers: {
     group: string;
@@ -250,11 +262,13 @@ export function summariseGroupSecurity(
   const problems: string[] = [];
   const failuresByCause: Record<string, number> = {};
   const media = { sent: 0, received: 0, bytesReceived: 0, duplicatesAccepted: 0 };
+  let callReplaysAccepted = 0;
   for (const u of ueSt.values()) {
     media.sent += u.mediaSent;
     media.received += u.mediaReceived;
     media.bytesReceived += u.mediaBytesReceived;
     media.duplicatesAccepted += u.mediaDuplicatesAccepted ?? 0;
+    callReplaysAccepted += u.callReplaysAccepted ?? 0;
     for (const [k, v] of Object.entries(u.failures)) failuresByCause[k] = (failuresByCause[k] ?? 0) + v;
   }
   const groups = gs.groups.map((g) => {
@@ -307,7 +321,7 @@ export function summariseGroupSecurity(
     }
     if (g.calls > 0 && g.callSetupMs.n === 0) problems.push(`group ${g.group}: no member set up any call`);
   }
-  return { summary: { groups, media, failuresByCause, removedMembers }, problems };
+  return { summary: { groups, media, callReplaysAccepted, failuresByCause, removedMembers }, problems };
 }
 
 export function formatGroupSecurity(g: GroupSecuritySummary | undefined): string[] {

@@ -56,15 +56,23 @@ export const groupSecuritySchema = z
             mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
             /**
              * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
-             * replay window at the receivers.
+             * media replay window at the receivers, no GSK-ID replay memory for call-inits; pc3 only: the ProSe
+             * Function hands the group key to any registered UE, member or not (`anyoneMayFetch`).
              */
             insecure: z
               .object({
                 nullCipher: z.boolean().default(false),
                 noReplayProtection: z.boolean().default(false),
+                noCallReplayProtection: z.boolean().default(false),
+                anyoneMayFetch: z.boolean().default(false),
               })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false }),
+              .default({
+                nullCipher: false,
+                noReplayProtection: false,
+                noCallReplayProtection: false,
+                anyoneMayFetch: false,
+              }),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z
               .array(z.object({ member: nodeId, after: duration }).strict())

@@ -116,6 +116,8 @@ export interface RunSummary {
   netns?: NetnsSummary;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
+  /** ProSe Function group keys (sol. #3.5): issued, rotations, issued to a non-member (threat-matrix control only). */
+  groupKeys?: { issued: number; rotations: number; issuedToNonMembers: number };
   nodes: {
     id: string;
     role: RoleName;
@@ -211,6 +213,10 @@ export class Run {
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
         : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
+    // The adversary's insider (scenario adversary.insider): the compromised UE's own enrollment token.
+    const insider = (config.roleConfig as { insider?: { ueId: string } } | undefined)?.insider?.ueId;
+    if (config.role === 'adversary' && insider)
+      secretEnv.PROSEC_INSIDER_TOKEN = computeEnrollmentToken(this.enrollmentSecret, 'ue', insider);
     if (config.role === 'ue' && this.opts.pack) {
       this.packer ??= new PackPlanner(this.opts.pack, join(this.runDir, 'logs'), full.processMetrics, (p) =>
         this.onExit(p),
@@ -484,12 +490,29 @@ export class Run {
       if (s.adversary) {
         this.phase = 'start-up of the adversary';
         // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys.
+        const insider = s.adversary.insider;
         const adversary = this.spawn({
           role: 'adversary',
           id: 'adversary',
+          ...(insider
+            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
+            : {}),
           roleConfig: {
+            ...(insider
+              ? {
+                  insider: {
+                    ueId: insider,
+                    // The ProSe Function-keyed (pc3) groups the insider UE is not a member of.
+                    targetGroups: (s.groupSecurity?.groups ?? [])
+                      .filter((g) => g.solution === 'pc3' && !members.get(g.group)?.includes(insider))
+                      .map((g) => g.group),
+                  },
+                }
+              : {}),
             attacks: s.adversary.attacks,
             groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
+            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
+            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
           },
         });
         ues.push(adversary);
@@ -820,6 +843,14 @@ export class Run {
           | { adversary?: Record<string, Record<string, number>> }
           | undefined;
         return adv?.adversary ? { adversary: adv.adversary } : {};
+      })(),
+      ...(() => {
+        const pf = a.statuses.find((x) => x.role === 'prose-function')?.details as
+          | { groupKeys?: RunSummary['groupKeys'] }
+          | undefined;
+        return pf?.groupKeys && s.groupSecurity?.groups.some((g) => g.solution === 'pc3')
+          ? { groupKeys: pf.groupKeys }
+          : {};
       })(),
       ...(discovery ? { discovery } : {}),
       ...(netns ? { netns } : {}),

@@ -97,6 +97,14 @@ const directLinksSchema = z
      * with cause cert_revoked (certificate KD only).
      */
     revoke: z.array(nodeId).max(100).default([]),
+    /**
+     * INSECURE, for the threat matrix's control only (`prosec attack`): `nullCipher` makes every UE offer only
+     * 128-NEA0 in Supported_algs, so links are "ciphered" with the null algorithm (user data in clear).
+     */
+    insecure: z
+      .object({ nullCipher: z.boolean().default(false) })
+      .strict()
+      .default({ nullCipher: false }),
   })
   .strict();
 
@@ -151,7 +159,14 @@ export const scenarioSchema = z
     discovery: discoveryScenarioSchema.optional(),
     /** An adversary process on the PC5 groups running attack modules (docs/threat-matrix.md; `prosec attack`). */
     adversary: z
-      .object({ attacks: z.array(z.enum(ATTACK_IDS as [AttackId, ...AttackId[]])).min(1) })
+      .object({
+        attacks: z.array(z.enum(ATTACK_IDS as [AttackId, ...AttackId[]])).min(1),
+        /**
+         * A subscribed UE whose credentials the adversary holds (a compromised UE): it enrolls and registers as that
+         * UE and asks the ProSe Function for the keys of the groups that UE is not a member of (`group-key-fetch`).
+         */
+        insider: nodeId.optional(),
+      })
       .strict()
       .optional(),
     /** Network-namespace mode (`prosec up --netns`): link impairments and the proximity model (docs/netns.md). */
@@ -206,6 +221,12 @@ export const scenarioSchema = z
         message: `${s.directLinks.pairs} pairs need ${s.directLinks.pairs * 2} UEs but the scenario has ${s.roles.ue}`,
       });
     }
+    if (s.adversary?.insider !== undefined && !ids.has(s.adversary.insider))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adversary', 'insider'],
+        message: `no UE named ${s.adversary.insider} in this scenario`,
+      });
     if (s.discovery) {
       for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
         ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });

@@ -50,9 +50,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#2.3',
     threat: 'Impersonation of an announcer (forged open announcement)',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/deploy/discovery-up.test.ts, live: an attacker on the discovery group forges an open announcement (bad_signature at every monitor), flips MIC bits (bad_mic), replays late (stale); no weakened control yet, so not a matrix row',
+      'threat matrix row `open-impersonation` (signature check vs monitors accepting a failing signature); also tests/deploy/discovery-up.test.ts (forged open announcement, flipped MIC bits, late replay)',
   },
   {
     keyIssue: '#2.5',
@@ -82,9 +82,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.2',
     threat: 'Replay of a group call set-up',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/group.test.ts: group call rejections (unknown GMK-ID, tampered KEMAC, forged signer, stale timestamp)',
+      'threat matrix row `group-call-replay` (GSK-ID memory vs none); tests/procedures/group.test.ts: group call rejections (unknown GMK-ID, tampered KEMAC, forged signer, stale timestamp)',
   },
   {
     keyIssue: '#3.1',
@@ -96,23 +96,23 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.1',
     threat: 'An unauthorized UE requesting group keys',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/nodes/group-keys.test.ts: the PC3 group key goes to members only; tests/procedures/group.test.ts: a non-member and a removed member decrypt nothing',
+      'threat matrix row `group-key-fetch` (an insider with ue-4’s certificate and registration asks for a pc3 group’s key: membership check vs anyoneMayFetch); tests/nodes/group-keys.test.ts: the PC3 group key goes to members only; tests/procedures/group.test.ts: a non-member and a removed member decrypt nothing',
   },
   {
     keyIssue: '#4.1',
     threat: 'Passive eavesdropping of a one-to-one link; a compromised member reading other pairs’ traffic',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/direct-link.test.ts: separate contexts per peer (Mary cannot read John’s traffic with Peter). Live: not yet — one-to-one traffic is unicast, which another process on the host cannot receive without a capture tap',
+      'threat matrix row `link-eavesdrop` (the adversary taps loopback with dumpcap/tshark/tcpdump on the link UEs’ PC5 ports: 128-NEA2 vs 128-NEA0); tests/procedures/direct-link.test.ts: separate contexts per peer (Mary cannot read John’s traffic with Peter)',
   },
   {
     keyIssue: '#4.1',
     threat: 'Man in the middle on link set-up: Supported_algs modified, security stripped; DSMC replayed',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate',
+      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate. Live: not yet — the loopback tap is passive; injecting needs the adversary in the path (a relaying MITM between the two UEs’ unicast ports) or spoofed source ports (raw sockets)',
   },
   {
     keyIssue: '#4.2',

@@ -1,5 +1,7 @@
 // The contract of an attack module run by the adversary node (nodes/roles/adversary.ts): it sees every frame on the
 // PC5 groups the adversary joined, may send frames there, and reports its evidence as counters (docs/threat-matrix.md).
+
+import type { Pc3Body, Pc3Message, Pc3Type } from '../../transport/pc3/messages.js';
 import type { Pc5Frame } from '../../transport/pc5/frame.js';
 import type { Pc5Group, Pc5OutgoingFrame } from '../../transport/pc5/medium.js';
 
@@ -8,11 +10,27 @@ export interface AttackIo {
   send(group: Pc5Group, frame: Pc5OutgoingFrame): void;
   /** Timers the adversary clears when it stops. */
   later(ms: number, f: () => void): void;
+  /**
+   * With the scenario's `adversary.insider`: PC3 to the ProSe Function as that (compromised, subscribed) UE — its
+   * certificate, already registered — and the groups with a ProSe Function key it is not a member of.
+   */
+  insider?: {
+    ueId: string;
+    targetGroups: string[];
+    request<T extends Pc3Type>(type: T, body: Pc3Body<T>): Promise<Pc3Message>;
+  };
 }
 
 export interface Attack {
   /** Called for every frame heard on a joined group while the traffic phase runs. */
   onFrame(frame: Pc5Frame, group: Pc5Group): void;
+  /**
+   * PC5 frames of the run's one-to-one links (unicast UDP), seen through the adversary's loopback capture (capture.ts);
+   * the role starts the capture only when an attack has this method.
+   */
+  onCaptured?(frame: Pc5Frame): void;
+  /** Called once when the traffic phase starts (attacks that act on their own rather than on frames). */
+  start?(): void;
   /** Counters shown in the threat matrix as evidence. */
   evidence(): Record<string, number>;
 }

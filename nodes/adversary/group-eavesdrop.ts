@@ -2,19 +2,11 @@
 // the PC5 multicast group and looks for the plaintext structure of the media payload (the UEs send an 8-octet
 // timestamp followed by zero octets). Evidence: media frames captured, frames whose plaintext was readable.
 import type { Attack } from './attack.js';
+import { hasZeroRun } from './link-eavesdrop.js';
 
 /** Group media header (7) + PC5 protection header (5): where the (ciphered) payload starts. */
 const PAYLOAD_AT = 12;
 const ZERO_RUN = 32;
-
-function hasZeroRun(p: Uint8Array, from: number, run: number): boolean {
-  let n = 0;
-  for (let i = from; i < p.length; i++) {
-    n = p[i] === 0 ? n + 1 : 0;
-    if (n >= run) return true;
-  }
-  return false;
-}
 
 export function groupEavesdrop(): Attack {
   let frames = 0;

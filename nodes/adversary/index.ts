@@ -1,8 +1,12 @@
 // Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
 import type { AttackFactory } from './attack.js';
 import { discoveryReplay } from './discovery-replay.js';
+import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
+import { groupKeyFetch } from './group-key-fetch.js';
 import { groupReplay } from './group-replay.js';
+import { linkEavesdrop } from './link-eavesdrop.js';
+import { openImpersonation } from './open-impersonation.js';
 import { tracking } from './tracking.js';
 
 export const ATTACKS = {
@@ -10,6 +14,10 @@ export const ATTACKS = {
   'group-eavesdrop': groupEavesdrop,
   'group-replay': groupReplay,
   'discovery-replay': discoveryReplay,
+  'open-impersonation': openImpersonation,
+  'group-call-replay': groupCallReplay,
+  'link-eavesdrop': linkEavesdrop,
+  'group-key-fetch': groupKeyFetch,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

@@ -2,11 +2,16 @@
 // given (discovery and one-to-many groups), holds no key of the run, and runs attack modules (nodes/adversary/) during
 // the traffic phase; their evidence is in its status, which `prosec attack` puts in the threat matrix.
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { Pc3Client } from '../../transport/pc3/client.js';
+import { enroll } from '../../transport/pc3/enrollment.js';
+import { decodePc5Frame, Pc5FrameError } from '../../transport/pc5/frame.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
-import type { Attack } from '../adversary/attack.js';
+import type { Attack, AttackIo } from '../adversary/attack.js';
+import { type LoopbackCapture, NO_CAPTURE_TOOL, startLoopbackCapture } from '../adversary/capture.js';
 import { ATTACK_IDS, ATTACKS, type AttackId } from '../adversary/index.js';
-import { pc5Sink } from '../runtime/sinks.js';
+import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 const configSchema = z
@@ -16,6 +21,18 @@ const configSchema = z
       .array(z.object({ address: z.string(), port: z.number().int().min(1).max(65535) }).strict())
       .min(1)
       .max(20),
+    /** The UEs' PC5 unicast ports (direct links): the loopback capture's filter, for attacks that need a tap. */
+    unicastPorts: z.array(z.number().int().min(1).max(65535)).max(5000).default([]),
+    /** Upper bound of the capture's lifetime (the capture tool stops by itself after it). */
+    captureSeconds: z.number().int().min(5).max(86_400).default(900),
+    /**
+     * A compromised subscribed UE whose credentials the adversary holds (enrollment token in
+     * PROSEC_INSIDER_TOKEN), and the ProSe Function-keyed groups that UE is not a member of.
+     */
+    insider: z
+      .object({ ueId: z.string(), targetGroups: z.array(z.string()).max(64) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -28,8 +45,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const timers = new Set<NodeJS.Timeout>();
   let active = false;
   let errors = 0;
-  const io = {
-    send: (group: { address: string; port: number }, frame: Parameters<UdpPc5Medium['sendToGroup']>[1]) => {
+  const io: AttackIo = {
+    send: (group, frame) => {
       try {
         medium.sendToGroup(group, frame);
       } catch (e) {
@@ -45,27 +62,120 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       timers.add(t);
     },
   };
+  let insiderPc3: Pc3Client | undefined;
+  if (cfg.insider) {
+    const token = process.env.PROSEC_INSIDER_TOKEN;
+    delete process.env.PROSEC_INSIDER_TOKEN;
+    if (!token || !config.kms || !config.proseFunction)
+      throw new Error('adversary.insider needs the insider token, the KMS and the ProSe Function endpoints');
+    // The insider's certificate: role ue, its node id (a second enrollment of a real UE of the run).
+    const caCertPem = readFileSync(config.kms.caCertFile, 'utf8');
+    const c = await enroll({
+      host: config.kms.host,
+      port: config.kms.port,
+      caCertPem,
+      nodeId: cfg.insider.ueId,
+      role: 'ue',
+      token,
+    });
+    insiderPc3 = new Pc3Client({
+      host: config.proseFunction.host,
+      port: config.proseFunction.port,
+      certPem: c.certPem,
+      keyPem: c.privateKeyPem,
+      caCertPem: c.caCertPem,
+      expectedServer: { role: 'prose-function' },
+      metrics: pc3Sink(metrics),
+    });
+    const reg = await insiderPc3.request('register_request', { ueId: cfg.insider.ueId });
+    if (reg.type !== 'register_accept')
+      throw new Error(`the insider's registration was refused (${reg.type})`);
+    log.info(
+      { insider: cfg.insider.ueId, targetGroups: cfg.insider.targetGroups },
+      'holding a subscribed UE’s credentials (registered with the ProSe Function)',
+    );
+    const pc3 = insiderPc3;
+    io.insider = {
+      ueId: cfg.insider.ueId,
+      targetGroups: cfg.insider.targetGroups,
+      request: (type, body) => pc3.request(type, body),
+    };
+  }
   const attacks = new Map<AttackId, Attack>(cfg.attacks.map((id) => [id, ATTACKS[id](io)]));
   medium.onFrame((frame, meta) => {
     if (!active || !meta.group) return;
     for (const a of attacks.values()) a.onFrame(frame, meta.group);
   });
+  // A passive tap on the one-to-one links, for the attacks that read unicast traffic.
+  const tapped = [...attacks.values()].filter((a) => a.onCaptured);
+  const tap = { packets: 0, frames: 0, notPc5: 0, failed: 0 };
+  let capture: LoopbackCapture | undefined;
+  if (tapped.length > 0) {
+    const started = startLoopbackCapture(
+      cfg.unicastPorts,
+      (u) => {
+        if (!active) return;
+        tap.packets++;
+        try {
+          const frame = decodePc5Frame(u.payload);
+          tap.frames++;
+          for (const a of tapped) a.onCaptured!(frame);
+        } catch (e) {
+          if (!(e instanceof Pc5FrameError)) throw e;
+          tap.notPc5++;
+        }
+      },
+      { maxSeconds: cfg.captureSeconds },
+    );
+    if (!started) {
+      tap.failed = 1;
+      log.warn(
+        { reason: cfg.unicastPorts.length ? NO_CAPTURE_TOOL : 'no PC5 unicast ports in this run' },
+        'no capture point',
+      );
+    } else {
+      capture = started.capture;
+      await started.ready;
+      log.info(
+        { tool: capture.tool, ports: cfg.unicastPorts.length },
+        'loopback capture on the PC5 unicast ports',
+      );
+    }
+  }
   log.info({ attacks: cfg.attacks, groups: cfg.groups.length }, 'adversary listening on the PC5 groups');
   return {
     endpoints: { pc5: medium.unicastAddress.port },
     command(name) {
-      if (name === 'start-traffic') active = true;
+      if (name === 'start-traffic' && !active) {
+        active = true;
+        for (const a of attacks.values()) a.start?.();
+      }
       if (name === 'stop-traffic') active = false;
     },
     status: () => ({
       errors,
       details: {
-        adversary: Object.fromEntries([...attacks].map(([id, a]) => [id, a.evidence()])),
+        adversary: {
+          ...Object.fromEntries([...attacks].map(([id, a]) => [id, a.evidence()])),
+          ...(tapped.length
+            ? {
+                capture: {
+                  ...tap,
+                  failed: tap.failed || (capture?.failure() ? 1 : 0),
+                  skipped: capture?.parser.skipped ?? 0,
+                },
+              }
+            : {}),
+        },
       },
     }),
     async stop() {
       active = false;
       for (const t of timers) clearTimeout(t);
+      const failure = capture?.failure();
+      if (failure) log.warn({ failure }, 'loopback capture failed');
+      await capture?.stop();
+      await insiderPc3?.close();
       await medium.close();
     },
   };

@@ -15,6 +15,8 @@ export const groupKeysConfigSchema = z
         groupId: z.string(),
         periodMs: z.number().int().min(1000),
         algorithm: z.enum(['nea2-nia2', 'nea1-nia1', 'nea3-nia3']).default('nea2-nia2'),
+        /** INSECURE (threat-matrix control): any registered UE gets the key, member of the group or not. */
+        insecure: z.object({ anyoneMayFetch: z.boolean() }).strict().optional(),
       })
       .strict(),
   )
@@ -24,12 +26,16 @@ export type GroupKeysConfig = z.output<typeof groupKeysConfigSchema>;
 export class GroupKeyService {
   private readonly keys = new Map<string, RotatingGroupKey>();
   private issuedCount = 0;
+  /** Keys handed to a UE that is not a member (only under the anyoneMayFetch control): the matrix's ground truth. */
+  issuedToNonMembers = 0;
 
   constructor(
     private readonly cfg: GroupKeysConfig,
     /** Is `ueId` a registered member of `groupId`? */
     private readonly isMember: (groupId: string, ueId: string) => boolean,
     private readonly now: () => number = Date.now,
+    /** Is `ueId` registered (the anyoneMayFetch control still wants a registered UE)? */
+    private readonly isRegistered: (ueId: string) => boolean = () => false,
   ) {
     for (const g of cfg) this.keys.set(g.groupId, new RotatingGroupKey(g.groupId, 'pc3', g.periodMs));
   }
@@ -48,10 +54,14 @@ export class GroupKeyService {
     if (msg.type !== 'group_key_request') return undefined;
     const g = this.cfg.find((x) => x.groupId === msg.body.groupId);
     if (!g) return { type: 'group_key_reject', body: { cause: 'unknown_group', detail: 'no PC3 group key' } };
-    if (peer.role !== 'ue' || !this.isMember(g.groupId, peer.nodeId))
+    const member = peer.role === 'ue' && this.isMember(g.groupId, peer.nodeId);
+    const insecure =
+      peer.role === 'ue' && g.insecure?.anyoneMayFetch === true && this.isRegistered(peer.nodeId);
+    if (!member && !insecure)
       return { type: 'group_key_reject', body: { cause: 'not_member', detail: 'not a member' } };
     const k = this.keys.get(g.groupId)!.current(this.now());
     this.issuedCount++;
+    if (!member) this.issuedToNonMembers++;
     return {
       type: 'group_key_response',
       body: {

@@ -156,7 +156,15 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const groupKeys = new GroupKeyService(
     cfg.groupKeys ?? [],
     (g, ue) => policy.isRegistered(ue) && cfg.groups.some((x) => x.groupId === g && x.members.includes(ue)),
+    Date.now,
+    (ue) => policy.isRegistered(ue),
   );
+  for (const g of cfg.groupKeys ?? [])
+    if (g.insecure?.anyoneMayFetch)
+      log.warn(
+        { group: g.groupId },
+        'INSECURE group key handed to any registered UE (threat-matrix control)',
+      );
   const discovery = attachProseFunctionDiscovery({
     ...(cfg.discoveryPolicy ? { policy: cfg.discoveryPolicy } : {}),
     throttle: cfg.throttle ?? DEFAULT_THROTTLE,
@@ -184,7 +192,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       errors,
       details: {
         registered: policy.registeredCount,
-        groupKeys: { issued: groupKeys.issued, rotations: groupKeys.rotated },
+        groupKeys: {
+          issued: groupKeys.issued,
+          rotations: groupKeys.rotated,
+          issuedToNonMembers: groupKeys.issuedToNonMembers,
+        },
         ...discovery.status(),
       },
     }),

@@ -41,6 +41,8 @@ export const directLinkConfigSchema = z
     rate: z.number().nonnegative(),
     payloadBytes: z.number().int().min(16).max(1400),
     rekeyEveryMs: z.number().int().positive().optional(),
+    /** INSECURE (threat-matrix control): offer only 128-NEA0 (null ciphering) in Supported_algs. */
+    insecure: z.object({ nullCipher: z.boolean() }).strict().optional(),
     kmsKeys: endpointSchema,
   })
   .strict();
@@ -117,10 +119,14 @@ export async function startUeDirectLinks(
     keyPem: creds.keyPem,
     trust: await loadCertificateTrust(creds.caCertPem, crlPem),
   };
+  if (cfg.insecure?.nullCipher)
+    log.warn('INSECURE direct links offer only 128-NEA0 (null ciphering; threat-matrix control)');
   const ep = new DirectLinkEndpoint({
     selfId: config.id,
     now: () => performance.now(),
     policy: cfg.policy,
+    // Supported_algs bit n = 128-NEAn (procedures/direct-link/): NEA0 only; integrity (NIA1..3) unchanged.
+    ...(cfg.insecure?.nullCipher ? { supportedAlgs: { nea: 0b0001, nia: 0b1110 } } : {}),
     methods: {
       certificate: new CertificateKdMethod(certCreds),
       ...(bundle ? { identity: new IdentityKdMethod(config.id, bundle) } : {}),

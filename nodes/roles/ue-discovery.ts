@@ -49,6 +49,8 @@ export const ueDiscoveryConfigSchema = z
     rotateL2Id: z.boolean().default(true),
     /** INSECURE (threat-matrix control): no replay cache at the restricted-discovery monitor. */
     noReplayProtection: z.boolean().default(false),
+    /** INSECURE (threat-matrix control): the open-discovery monitor accepts announcements whose signature fails. */
+    acceptUnsigned: z.boolean().default(false),
     /** Model B (solution #2.2) requests for the permitted targets, verified locally or by the ProSe Function. */
     modelB: z
       .object({ verifyAt: z.enum(['local', 'prose-function']), requestEveryMs: z.number().int().positive() })
@@ -79,6 +81,8 @@ export interface UeDiscoveryStatus {
   rejectedByCause: Record<string, number>;
   /** Restricted announcements matched although the same announcement had matched before (replays accepted). */
   replaysAccepted: number;
+  /** Open announcements matched although their signature is not the owner's (forgeries that got through). */
+  forgeriesAccepted: number;
   hmacs: number;
   verifications: number;
   errors: number;
@@ -120,6 +124,7 @@ export async function startUeDiscovery(
     discovered: { restricted: {}, open: {}, modelB: {} },
     rejectedByCause: {},
     replaysAccepted: 0,
+    forgeriesAccepted: 0,
     hmacs: 0,
     verifications: 0,
     errors: 0,
@@ -142,6 +147,8 @@ export async function startUeDiscovery(
   }
   if (cfg.noReplayProtection)
     log.warn('INSECURE discovery monitor without replay cache (threat-matrix control)');
+  if (cfg.acceptUnsigned)
+    log.warn('INSECURE open-discovery monitor accepts bad signatures (threat-matrix control)');
   let errors = 0;
   let restrictedAnn: RestrictedAnnouncer | undefined;
   let openAnn: OpenAnnouncer | undefined;
@@ -183,7 +190,7 @@ export async function startUeDiscovery(
     );
     if (restrictedMon) st.hmacs += restrictedMon.hmacs;
     restrictedMon = rm;
-    const om = new OpenMonitor({ slotMs: a.slotMs });
+    const om = new OpenMonitor({ slotMs: a.slotMs, acceptUnsigned: cfg.acceptUnsigned });
     om.setEntries(
       a.monitor.open.map((e) => ({
         owner: e.aluid,
@@ -333,6 +340,7 @@ export async function startUeDiscovery(
     if (isOpen) {
       if (!openMon) return;
       const ev = openMon.receive(p, t);
+      if (ev.type === 'match' && ev.forged) st.forgeriesAccepted++;
       if (ev.type === 'match') record('open', ev.owner, 'open');
       else reject(ev.cause);
     } else {

@@ -64,9 +64,13 @@ export const ueGroupConfigSchema = z
             /** network groups: white-list or invitation variant. */
             variant: z.enum(['whitelist', 'invitation']).optional(),
             insecure: z
-              .object({ nullCipher: z.boolean(), noReplayProtection: z.boolean() })
+              .object({
+                nullCipher: z.boolean(),
+                noReplayProtection: z.boolean(),
+                noCallReplayProtection: z.boolean().default(false),
+              })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false }),
+              .default({ nullCipher: false, noReplayProtection: false, noCallReplayProtection: false }),
           })
           .strict(),
       )
@@ -125,6 +129,8 @@ export interface UeGroupStatus {
   mediaReceived: number;
   /** Media PDUs accepted although an identical (GSK, sender, COUNT) was accepted before: replays that got through. */
   mediaDuplicatesAccepted: number;
+  /** Call-inits accepted for a GSK-ID already installed here: replayed call set-ups that got through. */
+  callReplaysAccepted: number;
   mediaBytesReceived: number;
   failures: Record<string, number>;
 }
@@ -186,7 +192,10 @@ export async function startUeGroupSecurity(
     selfUri,
     trustedSigner: (g) => (solutionOf.get(g) === 'standard' ? groupIdentityUri(g) : undefined),
   });
-  const calls = new GroupCallReceiver({ gmks });
+  const calls = new GroupCallReceiver({
+    gmks,
+    noReplayCheck: new Set(cfg.groups.filter((g) => g.insecure.noCallReplayProtection).map((g) => g.groupId)),
+  });
   const st: UeGroupStatus = {
     groups: {},
     gmkInstallMs: {},
@@ -195,6 +204,7 @@ export async function startUeGroupSecurity(
     mediaSent: 0,
     mediaReceived: 0,
     mediaDuplicatesAccepted: 0,
+    callReplaysAccepted: 0,
     mediaBytesReceived: 0,
     failures: {},
   };
@@ -229,7 +239,7 @@ export async function startUeGroupSecurity(
     const algs: GroupMediaAlgorithms = g.insecure.nullCipher
       ? { cipherAlg: 0, integrityAlg: base.aead ? 0 : base.integrityAlg }
       : base;
-    if (g.insecure.nullCipher || g.insecure.noReplayProtection)
+    if (g.insecure.nullCipher || g.insecure.noReplayProtection || g.insecure.noCallReplayProtection)
       log.warn(
         { group: g.groupId, insecure: g.insecure },
         'INSECURE group media configuration (threat-matrix control)',
@@ -500,6 +510,11 @@ export async function startUeGroupSecurity(
       void receiveCallInit(calls, sig.mikey, crypto, Date.now()).then((r) => {
         if (!r.ok) {
           fail('call', r.reason);
+          return;
+        }
+        // Ground truth for the threat matrix: a call-init accepted for a call already set up is a replay.
+        if (j.callStart.has(r.context.gskId)) {
+          st.callReplaysAccepted++;
           return;
         }
         j.rx.addCall(r.context.gskId, r.context.gsk);

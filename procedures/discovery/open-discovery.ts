@@ -95,7 +95,8 @@ export interface OpenEntry {
 }
 
 export type OpenMonitorEvent =
-  | { type: 'match'; owner: string; code: Uint8Array }
+  /** `forged`: only with `acceptUnsigned` — matched although the signature is not the owner's. */
+  | { type: 'match'; owner: string; code: Uint8Array; forged?: true }
   | { type: 'rejected'; cause: DiscoveryRejectCause };
 
 export class OpenMonitor {
@@ -104,7 +105,18 @@ export class OpenMonitor {
   private readonly seen = new Map<string, number>();
   verifications = 0;
 
-  constructor(private readonly opts: { slotMs: number; tolerance?: number; maxSeen?: number }) {}
+  constructor(
+    private readonly opts: {
+      slotMs: number;
+      tolerance?: number;
+      maxSeen?: number;
+      /**
+       * INSECURE, threat-matrix control only: a bad signature does not reject the announcement. The signature is
+       * still verified, so a match that a forgery earned is flagged `forged` (the matrix's ground truth).
+       */
+      acceptUnsigned?: boolean;
+    },
+  ) {}
 
   setEntries(entries: OpenEntry[]): void {
     this.byCode = new Map(entries.map((e) => [toHex(e.code), e]));
@@ -127,11 +139,12 @@ export class OpenMonitor {
     if (!isFreshSlot(m.slot, nowMs, this.opts.slotMs, tol)) return { type: 'rejected', cause: 'stale' };
     const key = `${codeHex}:${m.slot}:${toHex(m.nonce)}`;
     if (this.seen.has(key)) return { type: 'rejected', cause: 'replay' };
-    if (m.alg !== entry.verifier.alg) return { type: 'rejected', cause: 'bad_signature' };
-    this.verifications++;
-    if (!entry.verifier.verify(signedPart(m), m.signature))
+    if (m.alg !== entry.verifier.alg && !this.opts.acceptUnsigned)
       return { type: 'rejected', cause: 'bad_signature' };
-    // Remember only verified announcements, so forgeries cannot fill the cache.
+    this.verifications++;
+    const valid = m.alg === entry.verifier.alg && entry.verifier.verify(signedPart(m), m.signature);
+    if (!valid && !this.opts.acceptUnsigned) return { type: 'rejected', cause: 'bad_signature' };
+    // Remember only accepted (verified) announcements, so forgeries cannot fill the cache.
     const cur = timeSlot(nowMs, this.opts.slotMs);
     if (this.seen.size >= (this.opts.maxSeen ?? 65_536)) {
       for (const [k, s] of this.seen) if (s < cur - tol) this.seen.delete(k);
@@ -142,6 +155,6 @@ export class OpenMonitor {
       }
     }
     this.seen.set(key, m.slot);
-    return { type: 'match', owner: entry.owner, code: m.code };
+    return { type: 'match', owner: entry.owner, code: m.code, ...(valid ? {} : { forged: true as const }) };
   }
 }

@@ -99,6 +99,8 @@ export interface GroupCallReceiverOptions {
   maxSkewMs?: number;
   /** How many recent GSK-IDs to remember for replay detection (default 4096). */
   replayMemory?: number;
+  /** INSECURE, threat-matrix control only: groups whose call-inits skip the GSK-ID replay memory. */
+  noReplayCheck?: ReadonlySet<string>;
 }
 
 /** Member side of group call set-up. */
@@ -146,7 +148,8 @@ export class GroupCallReceiver {
     }
     const ts = ntpToUnixMs(msg.timestamp);
     if (Math.abs(ts - nowMs) > (this.opts.maxSkewMs ?? 30_000)) return { ok: false, reason: 'stale' };
-    if (this.seen.has(msg.csbId)) return { ok: false, reason: 'replay' };
+    if (this.seen.has(msg.csbId) && !this.opts.noReplayCheck?.has(gmk!.groupId))
+      return { ok: false, reason: 'replay' };
     const k = msg.keys[0];
     if (msg.keys.length !== 1 || !k || k.type !== KeyDataType.TEK || k.key.length !== GSK_BYTES)
       return { ok: false, reason: 'bad_key_data' };
@@ -177,7 +180,8 @@ export class GroupCallReceiver {
     signatureValid: boolean,
   ): { ok: true; context: GroupSecurityContext } | { ok: false; reason: CallRejectReason } {
     if (!signatureValid) return { ok: false, reason: 'signature' };
-    if (this.seen.has(p.context.gskId)) return { ok: false, reason: 'replay' };
+    if (this.seen.has(p.context.gskId) && !this.opts.noReplayCheck?.has(p.context.groupId))
+      return { ok: false, reason: 'replay' };
     this.seen.set(p.context.gskId, p.context.startedAtMs);
     const max = this.opts.replayMemory ?? 4096;
     while (this.seen.size > max) this.seen.delete(this.seen.keys().next().value!);
