@@ -28,6 +28,7 @@ import {
   summariseGroupSecurity,
   ueGroupConfig,
 } from './groups-plan.js';
+import { planLibp2pPeers } from './libp2p-plan.js';
 import { NodeProcess } from './node-process.js';
 import { type NodeHandle, PackPlanner } from './pack.js';
 import { type Sample, scrape, sumBy, sumOf } from './prom-text.js';
@@ -100,6 +101,8 @@ export interface RunSummary {
   groupSecurity?: GroupSecuritySummary;
   /** ProSe discovery (scenario discovery), when the scenario has it. */
   discovery?: DiscoverySummary;
+  /** UEs by the PC5 medium that carried their frames (UE status pc5Medium): e.g. { libp2p: 4 }. */
+  pc5Media?: Record<string, number>;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
   nodes: {
@@ -313,6 +316,14 @@ export class Run {
         port: kms.endpoints.keys!,
       });
       this.directLinkPairs = directLinks.size / 2;
+      const libp2pPeers =
+        s.pc5.medium === 'libp2p'
+          ? await planLibp2pPeers(
+              subscribed,
+              unsubscribed,
+              new Map([...directLinks].map(([id, d]) => [id, d.unicastPort])),
+            )
+          : undefined;
       const ues: NodeHandle[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -332,6 +343,7 @@ export class Run {
               ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint) }
               : {}),
             ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
+            ...(libp2pPeers?.has(id) ? { pc5: libp2pPeers.get(id) } : {}),
           },
         });
         ues.push(ue);
@@ -689,6 +701,9 @@ export class Run {
         return adv?.adversary ? { adversary: adv.adversary } : {};
       })(),
       ...(discovery ? { discovery } : {}),
+      pc5Media: countBy(a.statuses, (st) =>
+        st.role === 'ue' ? (st.details as { pc5Medium?: string } | undefined)?.pc5Medium : undefined,
+      ),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -734,6 +749,15 @@ function writeTargets(runDir: string, runId: string, nodes: NodeHandle[]): void 
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
   // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
   publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
+}
+
+function countBy<T>(xs: T[], key: (x: T) => string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) {
+    const k = key(x);
+    if (k !== undefined) out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {
@@ -801,6 +825,8 @@ export function formatSummary(s: RunSummary): string {
   if (reg) lines.push(`registrations: ${reg}`);
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const media = Object.entries(s.pc5Media ?? {});
+  if (media.length) lines.push(`PC5 medium of the UEs: ${media.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
   lines.push(...formatGroupSecurity(s.groupSecurity));

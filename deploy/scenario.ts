@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ATTACK_IDS, type AttackId } from '../nodes/adversary/index.js';
 import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
+import { LIBP2P_MAX_UES } from './libp2p-plan.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
 const duration = z
@@ -148,6 +149,15 @@ export const scenarioSchema = z
     groupSecurity: groupSecuritySchema.optional(),
     /** ProSe discovery: users, permissions, restricted/open announcements, revocation (docs/discovery.md). */
     discovery: discoveryScenarioSchema.optional(),
+    /**
+     * PC5 medium of the UEs (docs/pc5.md): udp = UDP multicast/unicast on loopback; libp2p = gossipsub topic per
+     * group and libp2p streams over TCP, for clusters without IP multicast (relays, remote UEs and the adversary
+     * stay on UDP).
+     */
+    pc5: z
+      .object({ medium: z.enum(['udp', 'libp2p']).default('udp') })
+      .strict()
+      .default({ medium: 'udp' }),
     /** An adversary process on the PC5 groups running attack modules (docs/threat-matrix.md; `prosec attack`). */
     adversary: z
       .object({ attacks: z.array(z.enum(ATTACK_IDS as [AttackId, ...AttackId[]])).min(1) })
@@ -206,6 +216,20 @@ export const scenarioSchema = z
     if (s.discovery) {
       for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
         ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });
+    }
+    if (s.pc5.medium === 'libp2p' && s.roles.ue > LIBP2P_MAX_UES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pc5', 'medium'],
+        message: `the libp2p medium connects UEs in a full mesh: at most ${LIBP2P_MAX_UES} UEs (this scenario has ${s.roles.ue})`,
+      });
+    }
+    if (s.pc5.medium === 'libp2p' && s.adversary) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pc5', 'medium'],
+        message: 'the adversary listens on UDP multicast only: it would hear nothing of libp2p UEs',
+      });
     }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {
