@@ -63,7 +63,7 @@ async function tcpPortIsFree(addr: Pc5Address): Promise<boolean> {
   }
 }
 
-runPc5MediumCompliance('Libp2pPc5Medium', async (o) => tracked(o), {
+const complianceOptions: Parameters<typeof runPc5MediumCompliance>[2] = {
   injectRaw: async (target, bytes) => {
     const inj = await getInjector();
     if ('unicast' in target) {
@@ -79,7 +79,13 @@ runPc5MediumCompliance('Libp2pPc5Medium', async (o) => tracked(o), {
   addressIsFree: tcpPortIsFree,
   // TCP and gossipsub retransmit: nothing may be lost.
   minBulkDelivery: 1,
-});
+};
+runPc5MediumCompliance('Libp2pPc5Medium', async (o) => tracked(o), complianceOptions);
+runPc5MediumCompliance(
+  'Libp2pPc5Medium with gossipsub mesh relay',
+  async (o) => tracked({ ...o, meshRelay: true }),
+  complianceOptions,
+);
 
 test('Libp2pPc5Medium listens on loopback only and refuses non-loopback destinations', async () => {
   assert.throws(() => new Libp2pPc5Medium({ l2Id: 1, listenAddress: '0.0.0.0' }), /127\.0\.0\.0\/8/);
@@ -157,5 +163,36 @@ test('Libp2pPc5Medium: a bootstrap peer that starts later is retried until it is
     assert.deepEqual(heard, [5]);
   } finally {
     await Promise.all([a.close(), b2.close()]);
+  }
+});
+
+test('Libp2pPc5Medium: without a full mesh, group frames still cross an intermediate member (mesh forwarding with meshRelay, lazy gossip at the heartbeat without)', async (t) => {
+  for (const meshRelay of [false, true]) {
+    // A line: a - b - c (c dials b, b dials a; a and c never connect).
+    const a = new Libp2pPc5Medium({ l2Id: 1, onError: quiet, meshRelay });
+    await a.start();
+    const b = new Libp2pPc5Medium({ l2Id: 2, onError: quiet, meshRelay, bootstrap: a.multiaddrs });
+    await b.start();
+    const c = new Libp2pPc5Medium({ l2Id: 3, onError: quiet, meshRelay, bootstrap: b.multiaddrs });
+    await c.start();
+    try {
+      assert.deepEqual(a.connectedPeers(), [b.peerId]);
+      assert.deepEqual(c.connectedPeers(), [b.peerId]);
+      const g = { address: '239.8.8.8', port: 8888 };
+      const atC: number[] = [];
+      const atB: number[] = [];
+      c.onFrame((f) => atC.push(f.seq));
+      b.onFrame((f) => atB.push(f.seq));
+      for (const m of [a, b, c]) await m.joinGroup(g);
+      // a publishes to b only (its one subscribed neighbour). b forwards to c through its mesh (meshRelay) or
+      // announces the message id to c at its next heartbeat (IHAVE, 1 s), and c fetches it (IWANT).
+      const t0 = Date.now();
+      a.sendToGroup(g, { type: 'group_media', dstL2Id: 1, payload: new Uint8Array(1), seq: 1 });
+      assert.ok(await waitUntil(() => atB.length === 1), 'the neighbour hears');
+      assert.ok(await waitUntil(() => atC.length === 1, 5000), `meshRelay ${meshRelay}: c heard nothing`);
+      t.diagnostic(`meshRelay ${meshRelay}: c heard after ${Date.now() - t0} ms`);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
   }
 });

@@ -3,10 +3,11 @@
 // A Pc5Address is the peer's libp2p TCP listen address (host, port); its PeerId is learned on the connection
 // (authenticated by Noise) and kept in a table while connected. Design, trust model and figures: docs/pc5.md.
 import './promise-polyfill.js'; // must stay first: libp2p 3 calls Promise.withResolvers (Node 20 lacks it)
+import { createHash, randomInt } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { type GossipSub, gossipsub } from '@libp2p/gossipsub';
+import { type GossipSub, gossipsub, StrictNoSign, StrictSign } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { tcp } from '@libp2p/tcp';
@@ -37,8 +38,11 @@ export const PC5_LIBP2P_CONTROL_PROTOCOL = '/prosec/pc5/control/1.0.0';
 export function pc5Topic(group: Pc5Group): string {
   return `prosec/pc5/${groupKey(group)}`;
 }
-/** Group messages carry the origin's Pc5Address before the frame: IPv4 (4 octets) + port (2 octets). */
-const ENVELOPE = 6;
+/**
+ * Group messages carry, before the frame, the origin's Pc5Address (IPv4 4 octets, port 2 octets) and a
+ * per-medium message counter (4 octets) that makes two equal frames two messages (gossipsub drops duplicates).
+ */
+const ENVELOPE = 10;
 /** Largest length-prefixed message accepted on a stream (frames above 9,000 octets are still decoded and
  *  counted as too_large; beyond this the stream is reset). */
 const MAX_STREAM_MESSAGE = 64 * 1024;
@@ -63,6 +67,23 @@ export interface Libp2pPc5MediumOptions extends Pc5MediumOptions {
   maxQueuedSends?: number;
   /** Allow non-loopback listen and peer addresses (a pod address in a cluster). */
   allowNonLoopback?: boolean;
+  /**
+   * Sign every group message with the node's Ed25519 key (gossipsub StrictSign) so receivers can attribute it
+   * to a PeerId. Default false (StrictNoSign, message id = SHA-256 of the message): like a radio or UDP
+   * multicast the medium does not authenticate senders; PC5 security above it does (docs/pc5.md).
+   */
+  signGroupMessages?: boolean;
+  /**
+   * Keep gossipsub's mesh (degree D = 6): members forward every group message to their mesh peers at once,
+   * which a partial topology needs for prompt delivery. Default false: the run connects every pair of UEs, a
+   * publish reaches every subscribed neighbour directly (flood publish) and the mesh is empty (D = 0), so
+   * nobody forwards duplicates (7x less wall time per group frame with 3 members, docs/pc5.md); a member
+   * that is not a neighbour of the sender still gets the frame by lazy gossip (IHAVE/IWANT) at the next
+   * heartbeat, about 1 s later.
+   */
+  meshRelay?: boolean;
+  /** Extra gossipsub settings (mesh degrees D/Dlo/Dhi, heartbeat...), merged over the medium's. */
+  gossipsub?: Record<string, unknown>;
 }
 
 interface ControlHello {
@@ -220,9 +241,12 @@ export class Libp2pPc5Medium implements Pc5Medium {
       | 'confirmTimeoutMs'
       | 'maxQueuedSends'
       | 'allowNonLoopback'
+      | 'signGroupMessages'
+      | 'meshRelay'
     >
   >;
   private readonly bootstrap: Libp2pPc5MediumOptions['bootstrap'];
+  private readonly gossipsubExtra: Record<string, unknown>;
   private readonly counters: Pc5Counters;
   private readonly onError: (err: Error) => void;
   private state: State = 'new';
@@ -232,6 +256,8 @@ export class Libp2pPc5Medium implements Pc5Medium {
   private local: Pc5Address | undefined;
   private handlers: Pc5FrameHandler[] = [];
   private seq = 0;
+  /** Starts at random: a medium restarted on the same address does not repeat its predecessor's ids. */
+  private messageCounter = randomInt(0, 2 ** 32 - 1);
   /** Joined groups by topic. */
   private readonly joined = new Map<string, Pc5Group>();
   /** Connected peers that completed a hello: PeerId string -> PeerId, and their Pc5Address both ways. */
@@ -257,6 +283,8 @@ export class Libp2pPc5Medium implements Pc5Medium {
       confirmTimeoutMs: options.confirmTimeoutMs ?? 3000,
       maxQueuedSends: options.maxQueuedSends ?? 4096,
       allowNonLoopback: options.allowNonLoopback ?? false,
+      signGroupMessages: options.signGroupMessages ?? false,
+      meshRelay: options.meshRelay ?? false,
     };
     if (!isIPv4(this.opts.listenAddress))
       throw new Pc5MediumError('bad_address', `listenAddress must be IPv4, got ${this.opts.listenAddress}`);
@@ -267,6 +295,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
       );
     }
     this.bootstrap = options.bootstrap;
+    this.gossipsubExtra = options.gossipsub ?? {};
     this.counters = new Pc5Counters(options.metrics);
     this.onError =
       options.onError ??
@@ -326,6 +355,16 @@ export class Libp2pPc5Medium implements Pc5Medium {
             // Publish to every subscribed peer we know, not only the mesh (lower latency, full fan-out).
             floodPublish: true,
             emitSelf: false,
+            ...(this.opts.signGroupMessages
+              ? { globalSignaturePolicy: StrictSign }
+              : {
+                  globalSignaturePolicy: StrictNoSign,
+                  // Unique per message: the envelope holds the sender's address and a per-medium counter.
+                  msgIdFn: (m: { data: Uint8Array }) => createHash('sha256').update(m.data).digest(),
+                }),
+            // No mesh: flood publish to every subscribed neighbour, no forwarding (see meshRelay).
+            ...(this.opts.meshRelay ? {} : { D: 0, Dlo: 0, Dhi: 0, Dout: 0, Dscore: 0 }),
+            ...this.gossipsubExtra,
           }),
         },
       })) as unknown as Node;
@@ -628,6 +667,8 @@ export class Libp2pPc5Medium implements Pc5Medium {
     envelope[3] = d;
     envelope[4] = me.port >> 8;
     envelope[5] = me.port & 0xff;
+    new DataView(envelope.buffer, envelope.byteOffset).setUint32(6, this.messageCounter);
+    this.messageCounter = (this.messageCounter + 1) >>> 0;
     this.publishing++;
     node.services.pubsub.publish(pc5Topic(group), envelope).then(
       () => {
