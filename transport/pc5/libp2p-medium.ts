@@ -269,7 +269,6 @@ export class Libp2pPc5Medium implements Pc5Medium {
   private queued = 0;
   private publishing = 0;
   private drainWaiters: (() => void)[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(options: Libp2pPc5MediumOptions) {
     if (!Number.isInteger(options.l2Id) || options.l2Id < 0 || options.l2Id > 0xffffff) {
@@ -572,8 +571,6 @@ export class Libp2pPc5Medium implements Pc5Medium {
     const wasStarting = this.startPromise;
     this.state = 'closed';
     if (wasStarting) await wasStarting.catch(() => {});
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
     this.joined.clear();
     const node = this.node;
     this.node = undefined;
