@@ -29,6 +29,7 @@ import {
   summariseGroupSecurity,
   ueGroupConfig,
 } from './groups-plan.js';
+import { planLibp2pPeers } from './libp2p-plan.js';
 import { NetnsNetwork } from './netns.js';
 import {
   discoveryReach,
@@ -114,6 +115,8 @@ export interface RunSummary {
   discovery?: DiscoverySummary;
   /** Network-namespace mode: namespaces, link impairments, proximity windows (docs/netns.md). */
   netns?: NetnsSummary;
+  /** UEs by the PC5 medium that carried their frames (UE status pc5Medium): e.g. { libp2p: 4 }. */
+  pc5Media?: Record<string, number>;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
   /** ProSe Function group keys (sol. #3.5): issued, rotations, issued to a non-member (threat-matrix control only). */
@@ -392,6 +395,14 @@ export class Run {
       });
       this.directLinkPairs = directLinks.size / 2;
       await planAdhocPorts(groupPlan, new Set(directLinks.keys()), freeUdpPort);
+      const libp2pPeers =
+        s.pc5.medium === 'libp2p'
+          ? await planLibp2pPeers(
+              subscribed,
+              unsubscribed,
+              new Map([...directLinks].map(([id, d]) => [id, d.unicastPort])),
+            )
+          : undefined;
       const ues: NodeHandle[] = [];
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
@@ -411,6 +422,7 @@ export class Run {
               ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint, ksEndpoint) }
               : {}),
             ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
+            ...(libp2pPeers?.has(id) ? { pc5: libp2pPeers.get(id) } : {}),
           },
         });
         ues.push(ue);
@@ -854,6 +866,9 @@ export class Run {
       })(),
       ...(discovery ? { discovery } : {}),
       ...(netns ? { netns } : {}),
+      pc5Media: countBy(a.statuses, (st) =>
+        st.role === 'ue' ? (st.details as { pc5Medium?: string } | undefined)?.pc5Medium : undefined,
+      ),
       nodes: this.nodes.map((n) => ({
         id: n.id,
         role: n.role,
@@ -895,6 +910,15 @@ function writeTargets(
   writeFileSync(join(runDir, 'prometheus', 'targets.json'), `${JSON.stringify(targets, null, 2)}\n`);
   // Also listed under <runs>/live-targets/ while the run lives, for a long-running Prometheus (deploy/compose).
   publishTargets(dirname(runDir), runId, `${JSON.stringify(targets, null, 2)}\n`);
+}
+
+function countBy<T>(xs: T[], key: (x: T) => string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) {
+    const k = key(x);
+    if (k !== undefined) out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
 }
 
 function mib(xs: number[]): { min: number; median: number; max: number } {
@@ -962,6 +986,8 @@ export function formatSummary(s: RunSummary): string {
   if (reg) lines.push(`registrations: ${reg}`);
   const drops = Object.entries(s.pc5DroppedByReason).filter(([, v]) => v > 0);
   if (drops.length) lines.push(`PC5 dropped by reason: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const media = Object.entries(s.pc5Media ?? {});
+  if (media.length) lines.push(`PC5 medium of the UEs: ${media.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (s.relay) lines.push(...formatRelaySummary(s.relay));
   lines.push(...formatDirectLinks(s.directLinks));
   lines.push(...formatGroupSecurity(s.groupSecurity));

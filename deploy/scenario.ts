@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ATTACK_IDS, type AttackId } from '../nodes/adversary/index.js';
 import { checkDiscoveryScenario, discoveryScenarioSchema } from './discovery-plan.js';
 import { groupSecurityIssues, groupSecuritySchema } from './groups-scenario.js';
+import { LIBP2P_MAX_UES } from './libp2p-plan.js';
 import { checkNetnsScenario, netnsScenarioSchema } from './netns-plan.js';
 
 /** A duration such as "30s", "500ms", "2m", "1h" (or a bare number of seconds). */
@@ -157,6 +158,15 @@ export const scenarioSchema = z
     groupSecurity: groupSecuritySchema.optional(),
     /** ProSe discovery: users, permissions, restricted/open announcements, revocation (docs/discovery.md). */
     discovery: discoveryScenarioSchema.optional(),
+    /**
+     * PC5 medium of the UEs (docs/pc5.md): udp = UDP multicast/unicast on loopback; libp2p = gossipsub topic per
+     * group and libp2p streams over TCP, for clusters without IP multicast (relays, remote UEs and the adversary
+     * stay on UDP).
+     */
+    pc5: z
+      .object({ medium: z.enum(['udp', 'libp2p']).default('udp') })
+      .strict()
+      .default({ medium: 'udp' }),
     /** An adversary process on the PC5 groups running attack modules (docs/threat-matrix.md; `prosec attack`). */
     adversary: z
       .object({
@@ -236,9 +246,30 @@ export const scenarioSchema = z
         ...ids,
         ...Array.from({ length: s.ues.unsubscribed }, (_, i) => `${s.ues.idPrefix}x${i + 1}`),
       ]);
-      const others = new Set(['kms', 'prose-function', 'group-manager']);
+      const others = new Set(['kms', 'prose-function', 'group-manager', 'key-server']);
       for (const issue of checkNetnsScenario(s.netns, ues, others, s.duration))
         ctx.addIssue({ code: 'custom', path: ['netns', ...issue.path], message: issue.message });
+    }
+    if (s.pc5.medium === 'libp2p' && s.roles.ue > LIBP2P_MAX_UES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pc5', 'medium'],
+        message: `the libp2p medium connects UEs in a full mesh: at most ${LIBP2P_MAX_UES} UEs (this scenario has ${s.roles.ue})`,
+      });
+    }
+    if (s.pc5.medium === 'libp2p' && s.adversary) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pc5', 'medium'],
+        message: 'the adversary listens on UDP multicast only: it would hear nothing of libp2p UEs',
+      });
+    }
+    if (s.pc5.medium === 'libp2p' && s.netns) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pc5', 'medium'],
+        message: 'the libp2p medium listens on loopback only: it cannot run with netns',
+      });
     }
     const seen = new Set<string>();
     s.groups.forEach((g, i) => {

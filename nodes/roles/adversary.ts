@@ -41,6 +41,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const cfg = configSchema.parse(config.roleConfig);
   const medium = new UdpPc5Medium({ l2Id: randomInt(1, 0xfffffe), metrics: pc5Sink(metrics) });
   await medium.start();
+  metrics.pc5MediumInfo.set({ medium: medium.kind }, 1);
   for (const g of cfg.groups) await medium.joinGroup(g);
   const timers = new Set<NodeJS.Timeout>();
   let active = false;

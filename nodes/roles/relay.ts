@@ -99,6 +99,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
   });
   await medium.start();
+  metrics.pc5MediumInfo.set({ medium: medium.kind }, 1);
 
   const links = new Map<number, Link>();
   const counts = {

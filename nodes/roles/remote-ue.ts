@@ -308,6 +308,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
   });
   await medium.start();
+  metrics.pc5MediumInfo.set({ medium: medium.kind }, 1);
   if (cfg.discovery) await medium.joinGroup({ address: cfg.discovery.address, port: cfg.discovery.port });
   const hooks = metricHooks(metrics);
   const ue = new RemoteUeClient(medium, cfg, {

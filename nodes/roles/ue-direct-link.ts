@@ -15,8 +15,7 @@ import {
 import { CertificateKdMethod, loadCertificateTrust } from '../../procedures/direct-link/kd-certificate.js';
 import { IdentityKdMethod } from '../../procedures/direct-link/kd-identity.js';
 import type { Pc3Client } from '../../transport/pc3/client.js';
-import type { Pc5Address } from '../../transport/pc5/medium.js';
-import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
+import type { Pc5Address, Pc5Medium } from '../../transport/pc5/medium.js';
 import { kmsKeysClient, type NodeCredentials } from '../runtime/enrollment.js';
 import type { RoleContext } from './role.js';
 
@@ -83,7 +82,7 @@ const MAX_SETUP_ATTEMPTS = 3;
 /** Fetches the KMS bundle and CRL, builds the KD methods and the endpoint, and hooks it to the medium. */
 export async function startUeDirectLinks(
   ctx: RoleContext,
-  medium: UdpPc5Medium,
+  medium: Pc5Medium,
   creds: NodeCredentials,
   raw: unknown,
 ): Promise<UeDirectLinks> {

@@ -24,8 +24,7 @@ import {
 import { RestrictedAnnouncer, RestrictedMonitor } from '../../procedures/discovery/restricted-discovery.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import type { DiscoveryAllocation, Pc3Message } from '../../transport/pc3/messages.js';
-import type { Pc5Group } from '../../transport/pc5/medium.js';
-import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
+import type { Pc5Group, Pc5Medium } from '../../transport/pc5/medium.js';
 import type { NodeCredentials } from '../runtime/enrollment.js';
 import {
   loadOrCreateDeviceKey,
@@ -100,7 +99,7 @@ export interface UeDiscovery {
 
 export async function startUeDiscovery(
   ctx: RoleContext,
-  medium: UdpPc5Medium,
+  medium: Pc5Medium,
   creds: NodeCredentials,
   group: Pc5Group,
   cfg: UeDiscoveryConfig,

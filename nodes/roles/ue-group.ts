@@ -39,9 +39,8 @@ import {
 import { decodeGroupSignalling, encodeGroupSignalling } from '../../procedures/group/signalling.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import type { ProseConfig } from '../../transport/pc3/messages.js';
-import type { Pc5Group } from '../../transport/pc5/medium.js';
+import type { Pc5Group, Pc5Medium } from '../../transport/pc5/medium.js';
 import { groupKey } from '../../transport/pc5/medium.js';
-import type { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { NodeCredentials } from '../runtime/enrollment.js';
 import { pc3Sink } from '../runtime/sinks.js';
 import type { RoleContext } from './role.js';
@@ -151,7 +150,7 @@ function mediaPayload(size: number): Uint8Array {
 
 export async function startUeGroupSecurity(
   ctx: RoleContext,
-  medium: UdpPc5Medium,
+  medium: Pc5Medium,
   creds: NodeCredentials,
   prose: ProseConfig,
   raw: unknown,

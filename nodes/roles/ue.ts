@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import type { ProseConfig } from '../../transport/pc3/messages.js';
-import { groupKey, type Pc5Group } from '../../transport/pc5/medium.js';
+import { groupKey, type Pc5Group, type Pc5Medium } from '../../transport/pc5/medium.js';
 import { type ProximityConfig, ProximityPolicy } from '../../transport/pc5/proximity.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import { enrollWithKms } from '../runtime/enrollment.js';
@@ -34,6 +34,17 @@ const roleConfigSchema = z
     proximity: z
       .object({ self: z.string(), windowMs: z.number().positive(), peers: z.array(z.unknown()) })
       .passthrough()
+      .optional(),
+    /** PC5 medium (scenario pc5.medium): UDP multicast on loopback (default) or libp2p (docs/pc5.md). */
+    pc5: z
+      .object({
+        medium: z.enum(['udp', 'libp2p']),
+        /** libp2p: TCP listen port (0: any; the direct-link port when the UE has one). */
+        listenPort: z.number().int().min(0).max(65535).default(0),
+        /** libp2p: multiaddrs of the peers this UE dials (the orchestrator: every lower-numbered UE). */
+        bootstrap: z.array(z.string().max(200)).max(5000).default([]),
+      })
+      .strict()
       .optional(),
   })
   .strict();
@@ -107,7 +118,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   // PC5: join the configured groups and exchange one-to-many test frames.
   const peersHeard = new Map<string, Set<number>>();
   const groupByKey = new Map<string, { id: string; group: Pc5Group; l2GroupId: number }>();
-  let medium: UdpPc5Medium | undefined;
+  let medium: Pc5Medium | undefined;
   // Ad-hoc group members have a fixed unicast port so the group's creator can reach them (docs/group.md).
   const adhocPort = (cfg.groupSecurity as { adhoc?: { unicastPort?: number } } | undefined)?.adhoc
     ?.unicastPort;
@@ -115,16 +126,30 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     ? new ProximityPolicy(cfg.proximity as unknown as ProximityConfig)
     : undefined;
   if (proseConfig) {
-    medium = new UdpPc5Medium({
-      ...pc5NetnsOptions(config),
-      ...(proximity ? { receivePolicy: proximity } : {}),
-      l2Id: proseConfig.l2Id,
-      ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),
-      ...(adhocPort !== undefined ? { unicastPort: adhocPort } : {}),
-      metrics: pc5Sink(metrics),
-      onError: (e) => log.warn({ err: e.message }, 'PC5 medium error'),
-    });
+    const onError = (e: Error) => log.warn({ err: e.message }, 'PC5 medium error');
+    if (cfg.pc5?.medium === 'libp2p') {
+      // Loaded only when used: libp2p costs about 0.5 s and 25 MiB per process (shared/notes/machine-facts.md).
+      const { Libp2pPc5Medium } = await import('../../transport/pc5/libp2p-medium.js');
+      medium = new Libp2pPc5Medium({
+        l2Id: proseConfig.l2Id,
+        listenPort: cfg.pc5.listenPort || (cfg.directLink?.unicastPort ?? adhocPort ?? 0),
+        bootstrap: cfg.pc5.bootstrap,
+        metrics: pc5Sink(metrics),
+        onError,
+      });
+    } else {
+      medium = new UdpPc5Medium({
+        ...pc5NetnsOptions(config),
+        ...(proximity ? { receivePolicy: proximity } : {}),
+        l2Id: proseConfig.l2Id,
+        ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),
+        ...(adhocPort !== undefined ? { unicastPort: adhocPort } : {}),
+        metrics: pc5Sink(metrics),
+        onError,
+      });
+    }
     await medium.start();
+    metrics.pc5MediumInfo.set({ medium: medium.kind }, 1);
     for (const g of proseConfig.groups) {
       const group = { address: g.multicastAddress, port: g.port };
       groupByKey.set(groupKey(group), { id: g.groupId, group, l2GroupId: g.l2GroupId });
@@ -204,6 +229,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         l2Id: proseConfig?.l2Id,
         peersHeard: Object.fromEntries([...peersHeard].map(([k, v]) => [k, v.size])),
         pc5: medium?.stats(),
+        /** Which PC5 medium carried this UE's frames ('udp' or 'libp2p'). */
+        pc5Medium: medium?.kind,
         ...(directLinks ? { directLink: directLinks.status() } : {}),
         ...(groupSec ? { groupSecurity: groupSec.status() } : {}),
         ...(discovery ? { discovery: discovery.status() } : {}),

@@ -24,6 +24,7 @@ export interface NodeMetrics {
   pc5BytesReceived: Counter<'kind'>;
   pc5FramesDropped: Counter<'reason'>;
   pc5SocketDrops: Counter;
+  pc5MediumInfo: Gauge<'medium'>;
   registrations: Counter<'result'>;
   registrationSeconds: Histogram<'result'>;
   enrollmentSeconds: Histogram<'result'>;
@@ -110,6 +111,12 @@ export function createNodeMetrics(role: string, opts: { processMetrics: boolean 
         if (now > socketDropsSeen) this.inc(now - socketDropsSeen);
         socketDropsSeen = Math.max(socketDropsSeen, now);
       },
+    }),
+    pc5MediumInfo: new Gauge({
+      name: 'prosec_pc5_medium_info',
+      help: 'Always 1 once the node runs a PC5 medium; label medium: which one carries its prosec_pc5_* frames (udp = loopback UDP multicast/unicast, libp2p = gossipsub + libp2p streams over TCP).',
+      labelNames: ['medium'],
+      registers,
     }),
     registrations: new Counter({
       name: 'prosec_registrations_total',

@@ -1,5 +1,6 @@
 // PC5 medium compliance suite: the behaviour every Pc5Medium (UDP now, others later) must show.
 // Usage: runPc5MediumCompliance('UdpPc5Medium', async (o) => new UdpPc5Medium(o), { groupSkipReason }).
+// A medium that is not UDP passes injectRaw and addressIsFree (see tests/transport/libp2p-medium.test.ts).
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
