@@ -243,10 +243,14 @@ async function down(args: string[]): Promise<number> {
         await new Promise((r) => setTimeout(r, 100));
       stopped++;
     }
+    // Node processes, and pack hosts (packed mode: many UEs share one host pid) left behind.
+    const killed = new Set<number>();
     for (const n of st.nodes) {
-      if (isProsecProcess(n.pid, 'nodes/main.js')) {
+      if (killed.has(n.pid)) continue;
+      if (isProsecProcess(n.pid, 'nodes/main.js') || isProsecProcess(n.pid, 'nodes/pack-host.js')) {
         console.log(`prosec down: node ${n.id} (pid ${n.pid}) was left behind; killing it`);
         process.kill(n.pid, 'SIGKILL');
+        killed.add(n.pid);
       }
     }
     if (st.prometheus && isProsecProcess(st.prometheus.pid, join(runsDir, d, 'prometheus'))) {

@@ -190,3 +190,25 @@ test('prosec up --detach runs in the background; prosec down stops it and every 
   assert.equal(isAlive(state.orchestratorPid), false);
   for (const n of state.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
 });
+
+test('prosec up --pack --detach: prosec down stops the run and its pack host processes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prosec-detach-pack-'));
+  const runsDir = join(dir, 'runs');
+  const started = runCli([
+    'up',
+    scenario(dir, SMALL.replace('duration: 2s', 'duration: 10m')),
+    '--detach',
+    '--pack',
+    '2',
+    '--runs-dir',
+    runsDir,
+  ]);
+  assert.equal((await started.exit).code, 0, started.stderr());
+  const state = await waitRunning(runsDir);
+  const hostPids = new Set(state.nodes.filter((n) => n.id.startsWith('ue')).map((n) => n.pid));
+  assert.ok(hostPids.size >= 1 && hostPids.size < state.nodes.filter((n) => n.id.startsWith('ue')).length);
+  const down = runCli(['down', '--runs-dir', runsDir]);
+  assert.equal((await down.exit).code, 0, down.stderr());
+  assert.match(down.stdout(), /stopped 1 run/);
+  for (const pid of hostPids) assert.equal(isAlive(pid), false, `pack host ${pid} survived`);
+});
