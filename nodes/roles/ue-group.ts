@@ -168,6 +168,8 @@ export async function startUeGroupSecurity(
       expectedServer: { role },
       metrics: pc3Sink(metrics),
       timeoutMs: 20_000,
+      // Start-up of many UEs at once keeps the servers busy: connect (TLS handshake included) gets the same bound.
+      connectTimeoutMs: 20_000,
     });
   const kms = client(cfg.kmsKeys, 'kms');
   let crypto: GroupCrypto;

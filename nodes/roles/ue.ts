@@ -75,6 +75,9 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     caCertPem: creds.caCertPem,
     expectedServer: { role: 'prose-function' },
     metrics: pc3Sink(metrics),
+    // Hundreds of UEs start at once (packed mode): a bounded but generous wait for the handshake and the reply.
+    connectTimeoutMs: 20_000,
+    timeoutMs: 20_000,
   });
   // PC3 key establishment: the TLS 1.3 handshake (ECDHE, mutual certificates) that protects the registration.
   const tKey = performance.now();

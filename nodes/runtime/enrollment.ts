@@ -55,5 +55,8 @@ export function kmsKeysClient(
     expectedServer: { role: 'kms' },
     metrics: pc3Sink(metrics),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    // The KMS serves every node's start-up at once (TLS handshake, bundle issuance): on a loaded host a handshake
+    // can take seconds, so the connect gets the request's bound rather than the 5 s default.
+    connectTimeoutMs: timeoutMs ?? 20_000,
   });
 }

@@ -300,7 +300,7 @@ export interface EnrollOptions {
   servername?: string;
   /** Role the KMS certificate must name (default 'kms'; null to skip the check). */
   expectedServerRole?: string | null;
-  /** Whole-exchange deadline (default 10 s). */
+  /** Whole-exchange deadline (default 20 s). */
   timeoutMs?: number;
 }
 
@@ -324,7 +324,7 @@ export async function enroll(
   }
   const keys = generateNodeKeyPair();
   const expectedRole = opts.expectedServerRole === undefined ? 'kms' : opts.expectedServerRole;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? 20_000;
   const reply = await new Promise<Pc3Message>((resolve, reject) => {
     let settled = false;
     let conn: FramedSocket | undefined;
