@@ -2,7 +2,7 @@
 // process; records RSS of the UE processes (total, per UE), CPU-seconds per UE (start-up + run), group call
 // set-up latency (initiator's first packet -> member's key installed, p50/p99), start-up time, KMS/PF CPU.
 // Writes report.json, report.md and SVG charts to --out (default docs/scale).
-// Usage: npm run bench:scale -- [--ues 10,100,500,1000,2000] [--pack 250] [--out docs/scale]
+// Usage: npm run bench:scale -- [--ues 10,100,500,1000,2000] [--pack 250] [--out docs/scale] [--media-rate R]
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,8 +56,11 @@ const { values } = parseArgs({
     ues: { type: 'string', default: '10,100,500,1000,2000' },
     pack: { type: 'string', default: '250' },
     out: { type: 'string', default: join(REPO_ROOT, 'docs', 'scale') },
+    /** Override of the call's media rate (packets/s per sender; 0: call set-up only, no media load). */
+    'media-rate': { type: 'string' },
   },
 });
+const mediaRate = values['media-rate'] === undefined ? undefined : Number(values['media-rate']);
 const sizes = values.ues.split(',').map(Number);
 const pack = Number(values.pack);
 const out = resolve(values.out);
@@ -67,6 +70,7 @@ const points: Point[] = [];
 
 for (const n of sizes) {
   const scenario = loadScenario(file, { ues: n });
+  if (mediaRate !== undefined && scenario.groupSecurity) scenario.groupSecurity.media.rate = mediaRate;
   let nodes: NodeHandle[] = [];
   const sample = { ueCpu: 0, ueRss: 0, kmsCpu: 0, pfCpu: 0, hosts: 0 };
   const run = new Run({
