@@ -2,9 +2,10 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { renderManifests, toYaml } from './render.js';
+import { type Pc5Mode, renderManifests, toYaml } from './render.js';
 
-export const K8S_USAGE = `  prosec k8s render [--ues N] [--namespace NS] [--image IMAGE] [--macvlan-master IFACE]
+export const K8S_USAGE = `  prosec k8s render [--ues N] [--namespace NS] [--image IMAGE] [--pc5 multicast|libp2p]
+                    [--macvlan-master IFACE] [--cluster-domain DOMAIN]
       Prints the Kubernetes manifests (multi-document YAML for kubectl apply -f -); see docs/k8s.md.`;
 
 /** Repository root, from deploy/k8s/ in the sources or dist/deploy/k8s/ when built. */
@@ -26,6 +27,8 @@ export function k8sCommand(args: string[]): number {
       namespace: { type: 'string', default: 'prosec' },
       image: { type: 'string', default: 'prosec:0.1.0' },
       'macvlan-master': { type: 'string', default: 'eth0' },
+      pc5: { type: 'string', default: 'multicast' },
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
     },
   });
   try {
@@ -34,6 +37,8 @@ export function k8sCommand(args: string[]): number {
       namespace: values.namespace,
       image: values.image,
       macvlanMaster: values['macvlan-master'],
+      pc5: values.pc5 as Pc5Mode,
+      clusterDomain: values['cluster-domain'],
       dashboardsDir: join(repoRoot(), 'dashboards', 'json'),
     });
     process.stdout.write(toYaml(objects));

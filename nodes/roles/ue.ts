@@ -16,8 +16,9 @@ import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
 import { startUeDiscovery, type UeDiscovery, ueDiscoveryConfigSchema } from './ue-discovery.js';
 import { startUeGroupSecurity, type UeGroupSecurity } from './ue-group.js';
+import { uePc5ConfigSchema, uePc5Libp2pOptions } from './ue-pc5.js';
 
-const roleConfigSchema = z
+export const ueRoleConfigSchema = z
   .object({
     traffic: z
       .object({ groupRate: z.number().nonnegative(), payloadBytes: z.number().int().min(16).max(1400) })
@@ -35,17 +36,8 @@ const roleConfigSchema = z
       .object({ self: z.string(), windowMs: z.number().positive(), peers: z.array(z.unknown()) })
       .passthrough()
       .optional(),
-    /** PC5 medium (scenario pc5.medium): UDP multicast on loopback (default) or libp2p (docs/pc5.md). */
-    pc5: z
-      .object({
-        medium: z.enum(['udp', 'libp2p']),
-        /** libp2p: TCP listen port (0: any; the direct-link port when the UE has one). */
-        listenPort: z.number().int().min(0).max(65535).default(0),
-        /** libp2p: multiaddrs of the peers this UE dials (the orchestrator: every lower-numbered UE). */
-        bootstrap: z.array(z.string().max(200)).max(5000).default([]),
-      })
-      .strict()
-      .optional(),
+    /** PC5 medium (scenario pc5.medium): UDP multicast on loopback (default) or libp2p (docs/pc5.md, ue-pc5.ts). */
+    pc5: uePc5ConfigSchema.optional(),
   })
   .strict();
 
@@ -58,7 +50,9 @@ function testPayload(size: number): Uint8Array {
 
 export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const { config, log, metrics } = ctx;
-  const cfg = roleConfigSchema.parse(config.roleConfig);
+  const cfg = ueRoleConfigSchema.parse(config.roleConfig);
+  // libp2p listen address and bootstrap list (env-named ones in a pod), checked before enrolling.
+  const libp2pOptions = cfg.pc5?.medium === 'libp2p' ? uePc5Libp2pOptions(cfg.pc5, process.env) : undefined;
   if (!config.proseFunction) throw new Error('a UE needs the ProSe Function endpoint (config.proseFunction)');
   const creds = await enrollWithKms(ctx);
   // Public fingerprint of this UE's own certificate (status: shows every UE, packed or not, is its own identity).
@@ -130,13 +124,13 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     : undefined;
   if (proseConfig) {
     const onError = (e: Error) => log.warn({ err: e.message }, 'PC5 medium error');
-    if (cfg.pc5?.medium === 'libp2p') {
+    if (libp2pOptions) {
       // Loaded only when used: libp2p costs about 0.5 s and 25 MiB per process (shared/notes/machine-facts.md).
       const { Libp2pPc5Medium } = await import('../../transport/pc5/libp2p-medium.js');
       medium = new Libp2pPc5Medium({
+        ...libp2pOptions,
         l2Id: proseConfig.l2Id,
-        listenPort: cfg.pc5.listenPort || (cfg.directLink?.unicastPort ?? adhocPort ?? 0),
-        bootstrap: cfg.pc5.bootstrap,
+        listenPort: libp2pOptions.listenPort || (cfg.directLink?.unicastPort ?? adhocPort ?? 0),
         metrics: pc5Sink(metrics),
         onError,
       });

@@ -6,9 +6,12 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { type K8sObject, renderManifests } from '../../deploy/k8s/render.js';
+import { type K8sObject, PC5_LIBP2P_PORT, renderManifests } from '../../deploy/k8s/render.js';
+import { ueRoleConfigSchema } from '../../nodes/roles/ue.js';
+import { uePc5Libp2pOptions } from '../../nodes/roles/ue-pc5.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/processes.js';
 
@@ -19,6 +22,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
   'apps/v1/StatefulSet': StatefulSet,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 /** Structural checks for the CRDs whose schemas are not bundled (Multus, prometheus-operator). */
@@ -137,4 +141,127 @@ test('prosec k8s render --ues N prints the manifests as multi-document YAML', as
   assert.ok(docs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'lab'));
   const bad = runCli(['k8s', 'render', '--ues', 'x'], { timeoutMs: 30_000 });
   assert.equal((await bad.exit).code, 2);
+});
+
+type Container = {
+  args: string[];
+  env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  ports: { name: string; containerPort: number }[];
+};
+const ueContainer = (objects: K8sObject[]): Container =>
+  (
+    objects.find((o) => o.kind === 'StatefulSet') as K8sObject & {
+      spec: { template: { spec: { containers: Container[] } } };
+    }
+  ).spec.template.spec.containers[0]!;
+const ueJson = (objects: K8sObject[]): { roleConfig?: unknown } =>
+  JSON.parse(
+    (objects.find((o) => o.metadata.name === 'prosec-node-config')!.data as Record<string, string>)[
+      'ue.json'
+    ]!,
+  );
+
+test('--pc5 libp2p: no Multus, a headless Service for pod DNS names, POD_IP, the UE config selects libp2p', () => {
+  const objects = renderManifests({ ...opts, pc5: 'libp2p' });
+  for (const o of objects) validate(o);
+  assert.ok(!objects.some((o) => o.kind === 'NetworkAttachmentDefinition'));
+  assert.doesNotMatch(JSON.stringify(objects), /cni\.cncf\.io/, 'no Multus network or annotation anywhere');
+  const sts = objects.find((o) => o.kind === 'StatefulSet') as K8sObject & { spec: { serviceName: string } };
+  const svc = objects.find(
+    (o) => o.kind === 'Service' && o.metadata.name === sts.spec.serviceName,
+  ) as K8sObject & {
+    spec: { clusterIP: string; publishNotReadyAddresses: boolean; ports: { name: string; port: number }[] };
+  };
+  assert.equal(svc.spec.clusterIP, 'None', 'the StatefulSet governing Service is headless');
+  assert.equal(svc.spec.publishNotReadyAddresses, true, 'pods are in DNS before they are ready');
+  assert.ok(svc.spec.ports.some((p) => p.name === 'pc5' && p.port === PC5_LIBP2P_PORT));
+  const c = ueContainer(objects);
+  assert.deepEqual(c.env.find((e) => e.name === 'POD_IP')?.valueFrom, {
+    fieldRef: { fieldPath: 'status.podIP' },
+  });
+  assert.ok(c.ports.some((p) => p.name === 'pc5' && p.containerPort === PC5_LIBP2P_PORT));
+  const policy = objects.find((o) => o.kind === 'NetworkPolicy') as K8sObject & {
+    spec: { ingress: { from?: unknown[]; ports: { port: number }[] }[] };
+  };
+  assert.deepEqual(
+    policy.spec.ingress.map((r) => [r.ports[0]!.port, r.from !== undefined]),
+    [
+      [PC5_LIBP2P_PORT, true],
+      [9464, false],
+    ],
+  );
+  // The UE's own schema accepts the rendered role config, and a pod's environment turns it into medium options.
+  const roleConfig = ueRoleConfigSchema.parse(ueJson(objects).roleConfig);
+  assert.equal(roleConfig.pc5?.medium, 'libp2p');
+  const o = uePc5Libp2pOptions(roleConfig.pc5!, {
+    POD_IP: '10.4.0.17',
+    PROSEC_PC5_BOOTSTRAP: ' /dns4/ue-0.ue.prosec-test.svc.cluster.local/tcp/7400 ',
+  });
+  assert.deepEqual(o, {
+    listenAddress: '10.4.0.17',
+    listenPort: PC5_LIBP2P_PORT,
+    bootstrap: ['/dns4/ue-0.ue.prosec-test.svc.cluster.local/tcp/7400'],
+    allowNonLoopback: true,
+    bootstrapRetryMs: 120_000,
+  });
+  assert.throws(() => uePc5Libp2pOptions(roleConfig.pc5!, {}), /POD_IP must hold an IPv4 address/);
+  // The default stays multicast on Multus, without a UE role config or POD_IP.
+  const mc = renderManifests(opts);
+  assert.ok(mc.some((x) => x.kind === 'NetworkAttachmentDefinition'));
+  assert.ok(!mc.some((x) => x.kind === 'NetworkPolicy'));
+  assert.ok(!ueContainer(mc).env.some((e) => e.name === 'POD_IP'));
+  assert.equal(ueJson(mc).roleConfig, undefined);
+  assert.throws(() => renderManifests({ ...opts, pc5: 'libp2p', ues: 101 }), /at most 100 UEs/);
+  assert.throws(() => renderManifests({ ...opts, pc5: 'udp' as never }), /--pc5 must be/);
+});
+
+test('--pc5 libp2p: a UE pod start line bootstraps to every lower-ordinal pod by DNS name', () => {
+  const objects = renderManifests({ ...opts, pc5: 'libp2p', clusterDomain: 'k8s.example' });
+  const line = ueContainer(objects).args[0]!.replace(
+    /PROSEC_ENROLLMENT_TOKEN=.*$/,
+    `exec sh -c 'echo "$PROSEC_PC5_BOOTSTRAP"'`,
+  );
+  const run = (pod: string) =>
+    execFileSync('sh', ['-c', line], { env: { POD_NAME: pod, PATH: process.env.PATH } })
+      .toString()
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== '');
+  assert.deepEqual(run('ue-0'), []);
+  assert.deepEqual(run('ue-2'), [
+    `/dns4/ue-0.ue.prosec-test.svc.k8s.example/tcp/${PC5_LIBP2P_PORT}`,
+    `/dns4/ue-1.ue.prosec-test.svc.k8s.example/tcp/${PC5_LIBP2P_PORT}`,
+  ]);
+  assert.equal(run('ue-4').length, 4);
+});
+
+test('a broken NetworkPolicy fails the schema validation', () => {
+  const policy = structuredClone(
+    renderManifests({ ...opts, pc5: 'libp2p' }).find((o) => o.kind === 'NetworkPolicy')!,
+  ) as K8sObject & {
+    spec: Record<string, unknown>;
+  };
+  validate(policy);
+  const badPort = structuredClone(policy);
+  badPort.spec.ingress = [{ ports: [{ port: { number: 7400 } }] }];
+  assert.throws(() => validate(badPort));
+  const noSelector = structuredClone(policy);
+  delete noSelector.spec.podSelector;
+  assert.throws(() => validate(noSelector));
+});
+
+test('prosec k8s render --pc5 libp2p prints valid manifests; unknown media and too many UEs are refused', async () => {
+  const r = runCli(['k8s', 'render', '--ues', '3', '--pc5', 'libp2p'], { timeoutMs: 30_000 });
+  assert.equal((await r.exit).code, 0, r.stderr());
+  const docs = parseAllDocuments(r.stdout()).map((d) => d.toJS() as K8sObject);
+  for (const o of docs) validate(o);
+  assert.ok(docs.some((o) => o.kind === 'NetworkPolicy'));
+  assert.ok(!docs.some((o) => o.kind === 'NetworkAttachmentDefinition'));
+  for (const args of [
+    ['--pc5', 'udp'],
+    ['--pc5', 'libp2p', '--ues', '101'],
+  ]) {
+    const bad = runCli(['k8s', 'render', ...args], { timeoutMs: 30_000 });
+    assert.equal((await bad.exit).code, 2, args.join(' '));
+  }
 });

@@ -4,6 +4,7 @@
 // (authenticated by Noise) and kept in a table while connected. Design, trust model and figures: docs/pc5.md.
 import './promise-polyfill.js'; // must stay first: libp2p 3 calls Promise.withResolvers (Node 20 lacks it)
 import { createHash, randomInt } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -55,8 +56,10 @@ export interface Libp2pPc5MediumOptions extends Pc5MediumOptions {
   /** TCP listen port (default 0: the kernel picks). The Pc5Address port. */
   listenPort?: number;
   /**
-   * Peers to connect to at start: multiaddrs `/ip4/H/tcp/P` (a `/p2p/<PeerId>` suffix is allowed), or a
-   * function evaluated once after this medium listens. No mDNS, no DHT.
+   * Peers to connect to at start: multiaddrs `/ip4/H/tcp/P` or `/dns4/NAME/tcp/P` (a `/p2p/<PeerId>` suffix is
+   * allowed), or a function evaluated once after this medium listens. A `/dns4` name is resolved (node:dns,
+   * IPv4) at every attempt, so a peer whose name is not published yet (a pod starting) is retried; the
+   * connection gater then checks the resolved address. No mDNS, no DHT.
    */
   bootstrap?: readonly string[] | (() => readonly string[]);
   /** How long unreachable bootstrap peers are retried in the background (default 30 s; every 250 ms). */
@@ -121,6 +124,18 @@ export function tcpAddressOf(ma: Multiaddr): Pc5Address | undefined {
   const c = ma.getComponents();
   if (c[0]?.name !== 'ip4' || c[1]?.name !== 'tcp' || !c[0].value || !c[1].value) return undefined;
   return { host: c[0].value, port: Number(c[1].value) };
+}
+
+/**
+ * `/dns4/NAME/tcp/P[/...]` -> `/ip4/<first IPv4 address of NAME>/tcp/P[/...]` (node:dns lookup, so /etc/hosts
+ * and the resolver's search list apply); any other multiaddr unchanged. libp2p 3 can dial `/dns4` itself,
+ * but its connection gater then sees only the name, not the address it is about to reach.
+ */
+export async function resolveDns4(ma: Multiaddr): Promise<Multiaddr> {
+  const c = ma.getComponents();
+  if (c[0]?.name !== 'dns4' || !c[0].value) return ma;
+  const { address } = await lookup(c[0].value, { family: 4 });
+  return multiaddr(`/ip4/${address}${ma.toString().slice(`/dns4/${c[0].value}`.length)}`);
 }
 
 async function stopQuietly(
@@ -414,8 +429,11 @@ export class Libp2pPc5Medium implements Pc5Medium {
       return;
     }
     const deadline = Date.now() + this.opts.bootstrapRetryMs;
+    const attempt = async (): Promise<void> => {
+      await this.connect(await resolveDns4(m));
+    };
     try {
-      await this.connect(m);
+      await attempt();
       return;
     } catch {}
     void (async () => {
@@ -424,7 +442,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
         await sleep(250);
         if (this.state !== 'started') return;
         try {
-          await this.connect(m);
+          await attempt();
           return;
         } catch (e) {
           last = e;
