@@ -125,10 +125,14 @@ test('Libp2pPc5Medium reaches a peer by its address alone (PeerId learned on the
     assert.ok(await waitUntil(() => atB.length === 1));
     assert.deepEqual(atB[0], a.unicastAddress);
     assert.deepEqual(a.connectedPeers(), [b.peerId]);
+    // b learns a's PeerId from the inbound connection (hello): allow for it under load.
+    assert.ok(await waitUntil(() => b.connectedPeers().length === 1), 'b sees the connection');
     assert.deepEqual(b.connectedPeers(), [a.peerId]);
     // An address nobody listens on: the frame is queued, the dial fails, the frame is counted as send_error.
     const dead = { host: '127.0.0.1', port: b.unicastAddress.port };
     await b.close();
+    // Until a has seen the connection close, a send could still be written into the dying stream.
+    assert.ok(await waitUntil(() => a.connectedPeers().length === 0), 'a sees b gone');
     a.sendUnicast(dead, { type: 'test', dstL2Id: 2, payload: new Uint8Array(3) });
     await a.drain();
     assert.ok(await waitUntil(() => a.stats().dropped.send_error === 1));
