@@ -116,6 +116,22 @@ export interface RunSummary {
   netns?: NetnsSummary;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
+  /** UEs' re-registrations during the traffic phase (scenario traffic.reRegisterEvery): served or not, latency. */
+  reRegistrations?: {
+    ues: number;
+    attempts: number;
+    ok: number;
+    failed: number;
+    p50Ms: number;
+    maxMs: number;
+  };
+  /** The ProSe Function's registration DoS throttle (key issue #2.5): admitted and refused, by stage. */
+  registrationThrottle?: {
+    requestsAdmitted: number;
+    requestsRefused: number;
+    connectionsAdmitted: number;
+    connectionsRefused: number;
+  };
   /** ProSe Function group keys (sol. #3.5): issued, rotations, issued to a non-member (threat-matrix control only). */
   groupKeys?: { issued: number; rotations: number; issuedToNonMembers: number };
   nodes: {
@@ -348,6 +364,8 @@ export class Run {
           configValidityMs: s.configValidity,
           ...(groupPlan?.pfGroupKeys ? { groupKeys: groupPlan.pfGroupKeys } : {}),
           ...(discoveryPlan ? { discoveryPolicy: discoveryPlan.policy } : {}),
+          // INSECURE threat-matrix control (key issue #2.5): no registration DoS throttle.
+          ...(s.discovery?.insecure.noRegistrationThrottle ? { throttle: false } : {}),
         },
       });
       await pf.waitReady(s.readyTimeout);
@@ -404,7 +422,8 @@ export class Run {
           kms: kmsEndpoint,
           proseFunction: { host: this.addr('prose-function'), port: pf.endpoints.pc3! },
           roleConfig: {
-            traffic: s.traffic,
+            // The adversary's insider does not re-register: the attacker holds (and floods with) its identity.
+            traffic: id === s.adversary?.insider ? { ...s.traffic, reRegisterEvery: undefined } : s.traffic,
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
             ...(groupPlan?.ues.has(id)
@@ -852,6 +871,13 @@ export class Run {
           ? { groupKeys: pf.groupKeys }
           : {};
       })(),
+      ...reRegistrationSummary(a.statuses),
+      ...(() => {
+        const pf = a.statuses.find((x) => x.role === 'prose-function')?.details as
+          | { throttle?: RunSummary['registrationThrottle'] }
+          | undefined;
+        return pf?.throttle ? { registrationThrottle: pf.throttle } : {};
+      })(),
       ...(discovery ? { discovery } : {}),
       ...(netns ? { netns } : {}),
       nodes: this.nodes.map((n) => ({
@@ -864,6 +890,32 @@ export class Run {
       })),
     };
   }
+}
+
+/** The UEs' re-registrations during the traffic phase (scenario traffic.reRegisterEvery), summed. */
+function reRegistrationSummary(statuses: NodeStatus[]): Pick<RunSummary, 'reRegistrations'> {
+  const rs = statuses
+    .map(
+      (st) =>
+        (
+          st.details as
+            | { reRegistrations?: { attempts: number; ok: number; failed: number; latenciesMs: number[] } }
+            | undefined
+        )?.reRegistrations,
+    )
+    .filter((r) => r !== undefined);
+  if (rs.length === 0) return {};
+  const lat = rs.flatMap((r) => r.latenciesMs).sort((x, y) => x - y);
+  return {
+    reRegistrations: {
+      ues: rs.length,
+      attempts: rs.reduce((n, r) => n + r.attempts, 0),
+      ok: rs.reduce((n, r) => n + r.ok, 0),
+      failed: rs.reduce((n, r) => n + r.failed, 0),
+      p50Ms: lat.length ? lat[lat.length >> 1]! : 0,
+      maxMs: lat.length ? lat[lat.length - 1]! : 0,
+    },
+  };
 }
 
 /** Picks multicast groups for the run: addresses in 239.0.0.0/8 (routed to lo only) and free UDP ports. */

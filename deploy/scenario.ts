@@ -48,6 +48,11 @@ const trafficSchema = z
     groupRate: z.number().nonnegative().max(10_000).default(2),
     /** Payload octets of each group frame. */
     payloadBytes: z.number().int().min(16).max(1400).default(200),
+    /**
+     * Subscribed UEs re-register with the ProSe Function (new PC3 connection + register_request) this often during
+     * the traffic phase; the summary's `reRegistrations` counts how many were served (absent: none).
+     */
+    reRegisterEvery: duration.optional(),
   })
   .strict();
 

@@ -57,9 +57,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#2.5',
     threat: 'Registration flooding of the ProSe Function',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/discovery.test.ts (registration throttle); `npm run bench:registration-flood` measures legitimate registrations served during a 10x flood (docs/discovery.md)',
+      'threat matrix row `registration-flood` (the insider floods PC3 registrations from 127.0.0.2 while the other UEs re-register every second: throttle vs `noRegistrationThrottle`); tests/procedures/discovery.test.ts (registration throttle); `npm run bench:registration-flood` measures legitimate registrations served during a 10x flood (docs/discovery.md)',
   },
   {
     keyIssue: '#2.6',

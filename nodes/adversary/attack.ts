@@ -1,6 +1,7 @@
 // The contract of an attack module run by the adversary node (nodes/roles/adversary.ts): it sees every frame on the
 // PC5 groups the adversary joined, may send frames there, and reports its evidence as counters (docs/threat-matrix.md).
 
+import type { Pc3Client } from '../../transport/pc3/client.js';
 import type { Pc3Body, Pc3Message, Pc3Type } from '../../transport/pc3/messages.js';
 import type { Pc5Frame } from '../../transport/pc5/frame.js';
 import type { Pc5Group, Pc5OutgoingFrame } from '../../transport/pc5/medium.js';
@@ -18,6 +19,8 @@ export interface AttackIo {
     ueId: string;
     targetGroups: string[];
     request<T extends Pc3Type>(type: T, body: Pc3Body<T>): Promise<Pc3Message>;
+    /** A new PC3 client to the ProSe Function with the insider's certificate (its own TLS connections). */
+    newPc3Client(opts?: { localAddress?: string; timeoutMs?: number }): Pc3Client;
   };
 }
 
@@ -31,6 +34,8 @@ export interface Attack {
   onCaptured?(frame: Pc5Frame): void;
   /** Called once when the traffic phase starts (attacks that act on their own rather than on frames). */
   start?(): void;
+  /** Called when the adversary stops (attacks that hold connections). */
+  stop?(): Promise<void>;
   /** Counters shown in the threat matrix as evidence. */
   evidence(): Record<string, number>;
 }

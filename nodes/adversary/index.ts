@@ -7,6 +7,7 @@ import { groupKeyFetch } from './group-key-fetch.js';
 import { groupReplay } from './group-replay.js';
 import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
+import { registrationFlood } from './registration-flood.js';
 import { tracking } from './tracking.js';
 
 export const ATTACKS = {
@@ -18,6 +19,7 @@ export const ATTACKS = {
   'group-call-replay': groupCallReplay,
   'link-eavesdrop': linkEavesdrop,
   'group-key-fetch': groupKeyFetch,
+  'registration-flood': registrationFlood,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

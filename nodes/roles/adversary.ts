@@ -78,15 +78,20 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       role: 'ue',
       token,
     });
-    insiderPc3 = new Pc3Client({
-      host: config.proseFunction.host,
-      port: config.proseFunction.port,
-      certPem: c.certPem,
-      keyPem: c.privateKeyPem,
-      caCertPem: c.caCertPem,
-      expectedServer: { role: 'prose-function' },
-      metrics: pc3Sink(metrics),
-    });
+    const pf = config.proseFunction;
+    const newPc3Client = (o: { localAddress?: string; timeoutMs?: number } = {}) =>
+      new Pc3Client({
+        host: pf.host,
+        port: pf.port,
+        certPem: c.certPem,
+        keyPem: c.privateKeyPem,
+        caCertPem: c.caCertPem,
+        expectedServer: { role: 'prose-function' },
+        metrics: pc3Sink(metrics),
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+        ...(o.timeoutMs ? { timeoutMs: o.timeoutMs, connectTimeoutMs: o.timeoutMs } : {}),
+      });
+    insiderPc3 = newPc3Client();
     const reg = await insiderPc3.request('register_request', { ueId: cfg.insider.ueId });
     if (reg.type !== 'register_accept')
       throw new Error(`the insider's registration was refused (${reg.type})`);
@@ -99,6 +104,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       ueId: cfg.insider.ueId,
       targetGroups: cfg.insider.targetGroups,
       request: (type, body) => pc3.request(type, body),
+      newPc3Client,
     };
   }
   const attacks = new Map<AttackId, Attack>(cfg.attacks.map((id) => [id, ATTACKS[id](io)]));
@@ -175,6 +181,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       const failure = capture?.failure();
       if (failure) log.warn({ failure }, 'loopback capture failed');
       await capture?.stop();
+      await Promise.all([...attacks.values()].map((a) => a.stop?.().catch(() => undefined)));
       await insiderPc3?.close();
       await medium.close();
     },

@@ -6,7 +6,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import {
+  attachProseFunctionDiscovery,
+  DEFAULT_THROTTLE,
+} from '../../nodes/roles/prose-function-discovery.js';
 import { GroupKeyService } from '../../nodes/roles/prose-function-group-keys.js';
+import { createNodeMetrics } from '../../nodes/runtime/metrics.js';
 import { decodeDiscovery, encodeDiscovery, signedPart } from '../../procedures/discovery/messages.js';
 import {
   ecdsaSigner,
@@ -123,4 +128,56 @@ test('PC3 group key: a registered non-member is `not_member` by default; anyoneM
   // Even the control wants a registered UE certificate.
   assert.equal(ask(control, peer('ue-9')), 'group_key_reject');
   assert.equal(ask(control, peer('ue-4', 'relay')), 'group_key_reject');
+});
+
+test('registration throttle: a flood from one identity and address is refused by default; throttle false (noRegistrationThrottle) admits all of it', async () => {
+  const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+  const metrics = createNodeMetrics('prose-function', { processMetrics: false });
+  const pf = (throttle: typeof DEFAULT_THROTTLE | false) => {
+    let t = T0;
+    const d = attachProseFunctionDiscovery({ throttle, metrics, log: silent, now: () => t });
+    let served = 0;
+    const handler = d.wrap(() => {
+      served++;
+      return { type: 'register_accept', body: {} } as never;
+    });
+    const peer = (nodeId: string, remoteAddress: string) => ({
+      nodeId,
+      role: 'ue',
+      remoteAddress,
+      remotePort: 1,
+      serialNumber: '01',
+    });
+    // 300 connections + registrations in 3 s by ue-4 from 127.0.0.2; then one legitimate UE from 127.0.0.1.
+    let connectionsCut = 0;
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      t = T0 + i * 10;
+      if (!d.admitConnection('127.0.0.2')) {
+        connectionsCut++;
+        continue;
+      }
+      const r = handler(makeMessage('register_request', 1, { ueId: 'ue-4' }), peer('ue-4', '127.0.0.2'));
+      if ((r as { type: string }).type === 'register_reject') refused++;
+    }
+    const floodServed = served;
+    const legitConnected = d.admitConnection('127.0.0.1');
+    const legit = handler(makeMessage('register_request', 1, { ueId: 'ue-1' }), peer('ue-1', '127.0.0.1'));
+    return { floodServed, connectionsCut, refused, legitConnected, legit: (legit as { type: string }).type };
+  };
+  const defended = pf(DEFAULT_THROTTLE);
+  // At most the identity's burst plus its refill over 3 s (the address is cut off sooner).
+  assert.ok(defended.floodServed >= 1 && defended.floodServed <= DEFAULT_THROTTLE.requestBurst + 6);
+  assert.ok(defended.connectionsCut > 250, `${defended.connectionsCut} connections cut before TLS`);
+  assert.ok(defended.refused > 0);
+  assert.equal(defended.legitConnected, true);
+  assert.equal(defended.legit, 'register_accept');
+  const control = pf(false);
+  assert.deepEqual(control, {
+    floodServed: 300,
+    connectionsCut: 0,
+    refused: 0,
+    legitConnected: true,
+    legit: 'register_accept',
+  });
 });
