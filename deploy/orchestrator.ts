@@ -26,6 +26,7 @@ import {
   kmsGroupManagers,
   planAdhocPorts,
   planGroupSecurity,
+  rogueGroupManagerVictims,
   summariseGroupSecurity,
   ueGroupConfig,
 } from './groups-plan.js';
@@ -144,6 +145,9 @@ export interface RunSummary {
   }[];
 }
 
+/** Node id in the rogue group manager's certificate (threat matrix `gmk-forgery`). */
+const ROGUE_GROUP_MANAGER_ID = 'rogue-group-manager';
+
 /** Interrupts a run (Ctrl-C, prosec down): the run tears down and resolves with what it had. */
 export class RunAborted extends Error {}
 
@@ -229,6 +233,16 @@ export class Run {
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
         : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
+    // The adversary's rogue group manager (scenario adversary.rogueGroupManager): a group-manager certificate.
+    if (
+      config.role === 'adversary' &&
+      (config.roleConfig as { rogueGroupManager?: unknown }).rogueGroupManager
+    )
+      secretEnv.PROSEC_ROGUE_GM_TOKEN = computeEnrollmentToken(
+        this.enrollmentSecret,
+        'group-manager',
+        ROGUE_GROUP_MANAGER_ID,
+      );
     // The adversary's insider (scenario adversary.insider): the compromised UE's own enrollment token.
     const insider = (config.roleConfig as { insider?: { ueId: string } } | undefined)?.insider?.ueId;
     if (config.role === 'adversary' && insider)
@@ -411,6 +425,56 @@ export class Run {
       this.directLinkPairs = directLinks.size / 2;
       await planAdhocPorts(groupPlan, new Set(directLinks.keys()), freeUdpPort);
       const ues: NodeHandle[] = [];
+      /** UE -> groups whose manager it is told is the adversary (scenario adversary.rogueGroupManager). */
+      const rogueManagerOf = new Map<string, Map<string, { host: string; port: number }>>();
+      if (s.adversary) {
+        this.phase = 'start-up of the adversary';
+        // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys. It starts
+        // before the UEs so that it can serve as a rogue group manager (scenario adversary.rogueGroupManager).
+        const insider = s.adversary.insider;
+        const rogue = s.adversary.rogueGroupManager;
+        const adversary = this.spawn({
+          role: 'adversary',
+          id: 'adversary',
+          ...(insider
+            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
+            : {}),
+          roleConfig: {
+            ...(insider
+              ? {
+                  insider: {
+                    ueId: insider,
+                    // The ProSe Function-keyed (pc3) groups the insider UE is not a member of.
+                    targetGroups: (s.groupSecurity?.groups ?? [])
+                      .filter((g) => g.solution === 'pc3' && !members.get(g.group)?.includes(insider))
+                      .map((g) => g.group),
+                  },
+                }
+              : {}),
+            ...(rogue
+              ? {
+                  rogueGroupManager: { groupId: rogue, nodeId: ROGUE_GROUP_MANAGER_ID },
+                  kmsKeys: { host: this.addr('kms'), port: kms.endpoints.keys! },
+                }
+              : {}),
+            attacks: s.adversary.attacks,
+            groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
+            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
+            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
+          },
+        });
+        ues.push(adversary);
+        await adversary.waitReady(s.readyTimeout).catch(() => undefined);
+        this.checkAbort();
+        // The members (but the insider) of the rogue's group are told the group's manager is the adversary.
+        if (rogue && adversary.endpoints.pc3)
+          for (const victim of rogueGroupManagerVictims(s, members).get(rogue) ?? [])
+            rogueManagerOf.set(
+              victim,
+              new Map([[rogue, { host: this.addr('adversary'), port: adversary.endpoints.pc3 }]]),
+            );
+        this.phase = 'start-up of the UEs';
+      }
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
       const report = throttle((msg: string) => this.progress(msg), 1000);
@@ -427,7 +491,16 @@ export class Run {
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
             ...(groupPlan?.ues.has(id)
-              ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint, ksEndpoint) }
+              ? {
+                  groupSecurity: ueGroupConfig(
+                    groupPlan,
+                    id,
+                    kmsKeysEndpoint,
+                    gmEndpoint,
+                    ksEndpoint,
+                    rogueManagerOf.get(id),
+                  ),
+                }
               : {}),
             ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
           },
@@ -504,38 +577,6 @@ export class Run {
           while (inFlight.size >= 8) await Promise.race(inFlight);
         }
         await Promise.all(inFlight);
-        this.checkAbort();
-      }
-      if (s.adversary) {
-        this.phase = 'start-up of the adversary';
-        // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys.
-        const insider = s.adversary.insider;
-        const adversary = this.spawn({
-          role: 'adversary',
-          id: 'adversary',
-          ...(insider
-            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
-            : {}),
-          roleConfig: {
-            ...(insider
-              ? {
-                  insider: {
-                    ueId: insider,
-                    // The ProSe Function-keyed (pc3) groups the insider UE is not a member of.
-                    targetGroups: (s.groupSecurity?.groups ?? [])
-                      .filter((g) => g.solution === 'pc3' && !members.get(g.group)?.includes(insider))
-                      .map((g) => g.group),
-                  },
-                }
-              : {}),
-            attacks: s.adversary.attacks,
-            groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
-            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
-            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
-          },
-        });
-        ues.push(adversary);
-        await adversary.waitReady(s.readyTimeout).catch(() => undefined);
         this.checkAbort();
       }
       const notReady = ues.filter((u) => !u.ready);

@@ -89,9 +89,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.1',
     threat: 'Forged GMK distribution; injection of a chosen key',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/group.test.ts: forged GMK distribution (another or an untrusted signer) rejected; I_MESSAGE for another identity; expired GMK',
+      'threat matrix row `gmk-forgery` (a rogue group manager with a group-manager TLS certificate but not the group identity key serves ue-3 an all-zero GMK signed with the insider’s ECCSI key, then talks under it: I_MESSAGE signature check vs skipGmkSignatureCheck); tests/procedures/group.test.ts: forged GMK distribution (another or an untrusted signer) rejected; I_MESSAGE for another identity; expired GMK',
   },
   {
     keyIssue: '#3.1',

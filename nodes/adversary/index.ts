@@ -1,6 +1,7 @@
 // Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
 import type { AttackFactory } from './attack.js';
 import { discoveryReplay } from './discovery-replay.js';
+import { gmkForgery } from './gmk-forgery.js';
 import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
 import { groupKeyFetch } from './group-key-fetch.js';
@@ -20,6 +21,7 @@ export const ATTACKS = {
   'link-eavesdrop': linkEavesdrop,
   'group-key-fetch': groupKeyFetch,
   'registration-flood': registrationFlood,
+  'gmk-forgery': gmkForgery,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

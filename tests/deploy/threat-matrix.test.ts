@@ -35,6 +35,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     'link-eavesdrop',
     'group-key-fetch',
     'registration-flood',
+    'gmk-forgery',
   ];
   assert.deepEqual(
     m.rows.map((r) => r.id),

@@ -19,9 +19,21 @@ import {
   OpenAnnouncer,
   OpenMonitor,
 } from '../../procedures/discovery/open-discovery.js';
-import { GmkReceiver, newGmkId } from '../../procedures/group/gmk-distribution.js';
+import {
+  GmkDistributor,
+  GmkReceiver,
+  groupIdentityUri,
+  newGmkId,
+} from '../../procedures/group/gmk-distribution.js';
 import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
-import { inlineGroupCrypto, receiveCallInit, signCallInit } from '../../procedures/group/group-crypto.js';
+import {
+  deliverGmk,
+  inlineGroupCrypto,
+  receiveCallInit,
+  receiveGmk,
+  receiveGmkWithoutSignatureCheck,
+  signCallInit,
+} from '../../procedures/group/group-crypto.js';
 import { makeMessage } from '../../transport/pc3/messages.js';
 
 const SLOT = 1000;
@@ -179,5 +191,41 @@ test('registration throttle: a flood from one identity and address is refused by
     refused: 0,
     legitConnected: true,
     legit: 'register_accept',
+  });
+});
+
+test('GMK distribution: a forged I_MESSAGE (chosen all-zero GMK, signed with another identity’s key) is `signature` by default; skipGmkSignatureCheck installs it, reported unverified', async () => {
+  const kms = generateKmsMasterKeys('kms.test.prosec');
+  const at = new Date(T0);
+  const bundle = (uri: string) => issueBundle(kms, identityFor(uri, at), at);
+  const bob = 'prose-ue:bob';
+  const groupUri = groupIdentityUri('charlie');
+  const bobCrypto = inlineGroupCrypto(bundle(bob));
+  const imessage = async (signerUri: string, gmk: Uint8Array) => {
+    const d = new GmkDistributor({ groupId: 'charlie', groupUri, kmsUri: kms.kmsUri, periodMs: 3_600_000 });
+    const record = { ...d.rotate(T0, 'initial').record, gmk };
+    const job = { memberUri: bob, identity: identityFor(bob, at), ssv: gmk, record };
+    return deliverGmk(d, job, inlineGroupCrypto(bundle(signerUri)), T0);
+  };
+  const receiver = () => new GmkReceiver({ selfUri: bob, trustedSigner: (g) => groupIdentityUri(g) });
+  const zero = new Uint8Array(16);
+  const forged = await imessage('prose-ue:mallory', zero);
+  assert.deepEqual(await receiveGmk(receiver(), forged, bobCrypto, T0 + 10), {
+    ok: false,
+    reason: 'signature',
+  });
+  const control = await receiveGmkWithoutSignatureCheck(receiver(), forged, bobCrypto, T0 + 10);
+  assert.ok(control.ok);
+  assert.equal(control.signatureValid, false);
+  assert.deepEqual(control.record.gmk, zero);
+  // The genuine group manager's I_MESSAGE verifies under both; the control still runs every other check.
+  const genuine = await imessage(groupUri, randomBytes(16));
+  assert.ok((await receiveGmk(receiver(), genuine, bobCrypto, T0 + 10)).ok);
+  const r = await receiveGmkWithoutSignatureCheck(receiver(), genuine, bobCrypto, T0 + 10);
+  assert.ok(r.ok && r.signatureValid === true);
+  const other = new GmkReceiver({ selfUri: 'prose-ue:carol', trustedSigner: (g) => groupIdentityUri(g) });
+  assert.deepEqual(await receiveGmkWithoutSignatureCheck(other, forged, bobCrypto, T0 + 10), {
+    ok: false,
+    reason: 'wrong_recipient',
   });
 });
