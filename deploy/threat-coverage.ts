@@ -26,7 +26,7 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     threat: 'Rogue configuration server on PC3',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake',
+      'tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake. Live: not yet — pointing a UE at a rogue ProSe Function needs a UE that applies a configuration obtained mid-run (re-registration today only counts the answer) so the control can show the rogue configuration in effect',
   },
   {
     keyIssue: '#2.1',
@@ -126,7 +126,7 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     threat: 'Rogue relay: tampering with or dropping EAP messages',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails',
+      'tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails. Live: not yet — needs a relay in the attack scenario (or a separate row group) and a tampering relay mode',
   },
   {
     keyIssue: 'relay (#5.1)',
