@@ -178,6 +178,57 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'registration-flood',
+    keyIssue: '#2.5',
+    threat:
+      'An attacker with a subscribed UE’s credentials floods the ProSe Function with PC3 registrations (each a new mutual-TLS connection) from another address, to deny service to the other UEs',
+    defence:
+      'the ProSe Function’s registration throttle: token buckets per source address (before the TLS handshake) and per certified identity, failure penalty, ban',
+    control: 'discovery.insecure.noRegistrationThrottle: true (the ProSe Function admits every registration)',
+    expected:
+      'under 10 % of the flood admitted and every legitimate re-registration during the flood served; control: the flood admitted',
+    evaluate(s) {
+      const e = ev(s, 'registration-flood');
+      const attempts = e.attempts ?? 0;
+      const admitted = e.accepted ?? 0;
+      const legit = s.reRegistrations;
+      const th = s.registrationThrottle;
+      const pfAccepted = s.registrations.accepted ?? 0;
+      // The attack succeeds if the ProSe Function did the attacker's work (90 % of the flood registered; the PF's own
+      // count of accepted registrations must cover it) or if legitimate UEs were not served during the flood. With
+      // no legitimate re-registration measured, that cannot be shown: the attack counts as succeeded.
+      const floodAdmitted = attempts >= 50 && admitted >= 0.9 * attempts && pfAccepted >= admitted;
+      const legitDenied = !legit || legit.attempts < 3 || legit.failed > 0;
+      return {
+        observed: `${attempts} registrations in ${e.floodMs ?? 0} ms from another address: ProSe Function registered ${admitted}, refused ${e.rateLimited ?? 0} rate_limited, cut ${e.connectionsRefused ?? 0} connections before TLS (its throttle: ${th ? `${th.requestsRefused} requests and ${th.connectionsRefused} connections refused` : 'off'}; ${pfAccepted} registrations accepted in all); legitimate UEs' re-registrations: ${legit ? `${legit.ok} of ${legit.attempts} served (p50 ${legit.p50Ms} ms, max ${legit.maxMs} ms)` : 'none measured'}`,
+        succeeded: floodAdmitted || legitDenied,
+      };
+    },
+  },
+  {
+    id: 'gmk-forgery',
+    keyIssue: '#3.1',
+    threat:
+      'A rogue group manager (a group-manager TLS certificate of the deployment, not the group identity’s key) hands members a forged I_MESSAGE with a GMK of its choosing (all zero), then talks in a call under it',
+    defence:
+      'members install a GMK only from an I_MESSAGE whose ECCSI signature verifies for the group identity (TS 33.180 5.7 / sol. #3.1)',
+    control:
+      'groupSecurity.groups[].insecure.skipGmkSignatureCheck: true (members install without verifying)',
+    expected:
+      'no forged GMK installed (each `gmk.signature`), none of the attacker’s media deciphered; control: both',
+    evaluate(s) {
+      const e = ev(s, 'gmk-forgery');
+      const forged = e.forgedIMessages ?? 0;
+      const installed = s.groupSecurity?.forgedGmksInstalled ?? 0;
+      const read = s.groupSecurity?.forgedKeyMediaReceived ?? 0;
+      const rejected = s.groupSecurity?.failuresByCause['gmk.signature'] ?? 0;
+      return {
+        observed: `KMS ${e.groupKeyRefusedByKms ? 'refused' : 'gave'} the rogue the group identity key; ${forged} forged I_MESSAGEs served; members installed ${installed} forged GMKs and rejected ${rejected} (gmk.signature); attacker's call: ${e.callInits ?? 0} call-init and ${e.mediaSent ?? 0} media PDUs, ${read} deciphered by members`,
+        succeeded: forged >= 1 && installed >= 1 && read >= 10,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
@@ -185,7 +236,7 @@ export function weakened(s: Scenario): Scenario {
   const c = structuredClone(s);
   if (c.discovery) {
     c.discovery.rotateL2Id = false;
-    c.discovery.insecure = { noReplayProtection: true, acceptUnsigned: true };
+    c.discovery.insecure = { noReplayProtection: true, acceptUnsigned: true, noRegistrationThrottle: true };
   }
   if (c.directLinks) c.directLinks.insecure = { nullCipher: true };
   for (const g of c.groupSecurity?.groups ?? [])
@@ -194,6 +245,7 @@ export function weakened(s: Scenario): Scenario {
       noReplayProtection: true,
       noCallReplayProtection: true,
       anyoneMayFetch: true,
+      skipGmkSignatureCheck: true,
     };
   return { ...c, name: `${s.name}-control` };
 }
@@ -300,13 +352,22 @@ traffic, which is unicast UDP between two UE processes, through a passive tap �
 (dumpcap, tshark or tcpdump) on loopback filtered on the link UEs' PC5 ports and parses its libpcap stream
 (nodes/adversary/capture.ts); without such a tool the row is skipped with the reason. \`group-key-fetch\` is an
 insider: the adversary holds the credentials of a subscribed UE (\`adversary.insider\`; it enrolls and registers as that
-UE) and asks over PC3 for the key of a group that UE is not in. Run 1 has the defences as configured; run 2 is the
+UE) and asks over PC3 for the key of a group that UE is not in. \`registration-flood\` uses the same insider certificate
+to flood the ProSe Function with PC3 registrations, each a new mutual-TLS connection, from 127.0.0.2 (another host's
+address on loopback; the run's nodes use 127.0.0.1), at most 300 in 3 s with 8 in flight, while the other subscribed
+UEs re-register every second (scenario \`traffic.reRegisterEvery\`) and count what was served and how fast.
+\`gmk-forgery\` makes the adversary the group manager ue-3 is pointed at for one standard group
+(\`adversary.rogueGroupManager\`; the adversary then starts before the UEs): it holds a group-manager TLS certificate
+of the run's CA, as any group management server of the deployment would, so the UE's TLS checks pass, but not the
+group identity's ECCSI key (the KMS refuses it); it answers with a forged I_MESSAGE carrying an all-zero GMK,
+signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media. Run 1 has the defences as configured; run 2 is the
 **control**, with every defence under test switched off by options that exist only for this purpose and are logged as
-INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\`,
+INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\` /
+\`noRegistrationThrottle\`,
 \`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
-\`anyoneMayFetch\`, \`directLinks.insecure.nullCipher\`). The evidence is counters: the adversary's own (status) and the
+\`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\`). The evidence is counters: the adversary's own (status) and the
 victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
-non-member — ground truth measured by each victim independently of the check under test). A row passes only if its
+non-member, forged GMKs installed and media deciphered under them, registrations served — ground truth measured by each victim independently of the check under test). A row passes only if its
 attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
 ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 

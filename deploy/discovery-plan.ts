@@ -35,15 +35,17 @@ export const discoveryScenarioSchema = z
     rotateL2Id: z.boolean().default(true),
     /**
      * INSECURE, for the threat matrix's control only (`prosec attack`): monitors keep no replay cache
-     * (`noReplayProtection`); open-discovery monitors accept announcements whose signature fails (`acceptUnsigned`).
+     * (`noReplayProtection`); open-discovery monitors accept announcements whose signature fails (`acceptUnsigned`);
+     * the ProSe Function runs without its registration DoS throttle (`noRegistrationThrottle`, key issue #2.5).
      */
     insecure: z
       .object({
         noReplayProtection: z.boolean().default(false),
         acceptUnsigned: z.boolean().default(false),
+        noRegistrationThrottle: z.boolean().default(false),
       })
       .strict()
-      .default({ noReplayProtection: false, acceptUnsigned: false }),
+      .default({ noReplayProtection: false, acceptUnsigned: false, noRegistrationThrottle: false }),
     /**
      * Model B (solution #2.2): every user also sends discovery requests for the users that permit it, every
      * `requestEvery`; responses carry a MIC under the target's key, checked by the discoverer (`verifyAt: local`) or

@@ -65,6 +65,7 @@ export function planGroupSecurity(
           nullCipher: g.insecure?.nullCipher ?? false,
           noReplayProtection: g.insecure?.noReplayProtection ?? false,
           noCallReplayProtection: g.insecure?.noCallReplayProtection ?? false,
+          skipGmkSignatureCheck: g.insecure?.skipGmkSignatureCheck ?? false,
         },
       });
     }
@@ -175,6 +176,16 @@ export function kmsGroupManagers(
   return Object.fromEntries((plan?.groupManager?.groups ?? []).map((g) => [g.groupId, managerId]));
 }
 
+/**
+ * The scenario's `adversary.rogueGroupManager`: group -> the members pointed at the adversary's PC3 endpoint as that
+ * group's manager (every member but the adversary's insider, whose credentials the adversary holds).
+ */
+export function rogueGroupManagerVictims(s: Scenario, members: Map<string, string[]>): Map<string, string[]> {
+  const g = s.adversary?.rogueGroupManager;
+  if (!g) return new Map();
+  return new Map([[g, (members.get(g) ?? []).filter((m) => m !== s.adversary?.insider)]]);
+}
+
 /** The UE roleConfig.groupSecurity with the run's endpoints filled in. */
 export function ueGroupConfig(
   plan: GroupSecurityPlan | undefined,
@@ -182,11 +193,16 @@ export function ueGroupConfig(
   kmsKeys: Endpoint,
   groupManager: Endpoint | undefined,
   keyServer?: Endpoint,
+  /** Groups whose manager this UE is told is at another endpoint (the threat matrix's rogue group manager). */
+  groupManagerOf?: Map<string, Endpoint>,
 ): UeGroupConfig | undefined {
   const u = plan?.ues.get(ueId);
   if (!u) return undefined;
   return {
     ...u,
+    groups: u.groups.map((g) =>
+      groupManagerOf?.has(g.groupId) ? { ...g, groupManager: groupManagerOf.get(g.groupId)! } : g,
+    ),
     kmsKeys,
     ...(groupManager ? { groupManager } : {}),
     ...(keyServer && u.usim ? { keyServer } : {}),
@@ -231,6 +247,10 @@ export interface GroupSecuritySummary {
   media: { sent: number; received: number; bytesReceived: number; duplicatesAccepted: number };
   /** Call-inits accepted again for a call already set up (replayed call set-ups that got through). */
   callReplaysAccepted: number;
+  /** GMKs installed from I_MESSAGEs whose ECCSI signature does not verify (threat-matrix control only). */
+  forgedGmksInstalled: number;
+  /** Media PDUs deciphered in calls under such a forged GMK (the attacker's media read by a member). */
+  forgedKeyMediaReceived: number;
   failuresByCause: Record<string, number>;
   removedMembers: {
     group: string;
@@ -263,7 +283,11 @@ export function summariseGroupSecurity(
   const failuresByCause: Record<string, number> = {};
   const media = { sent: 0, received: 0, bytesReceived: 0, duplicatesAccepted: 0 };
   let callReplaysAccepted = 0;
+  let forgedGmksInstalled = 0;
+  let forgedKeyMediaReceived = 0;
   for (const u of ueSt.values()) {
+    forgedGmksInstalled += u.forgedGmksInstalled ?? 0;
+    forgedKeyMediaReceived += u.forgedKeyMediaReceived ?? 0;
     media.sent += u.mediaSent;
     media.received += u.mediaReceived;
     media.bytesReceived += u.mediaBytesReceived;
@@ -276,12 +300,14 @@ export function summariseGroupSecurity(
     const sts = ms.map((m) => ueSt.get(m)).filter((x): x is UeGroupStatus => x !== undefined);
     const calls = gs.calls.filter((c) => c.group === g.group).length;
     const invitation = g.solution === 'network' && g.variant === 'invitation';
+    // Members pointed at the adversary's rogue group manager (threat matrix) are not expected to hold the real key.
+    const rogueVictims = rogueGroupManagerVictims(s, members).get(g.group)?.length ?? 0;
     return {
       group: g.group,
       solution: g.solution,
       ...(g.solution === 'network' ? { variant: g.variant ?? 'whitelist' } : {}),
       members: ms.length,
-      keyHolders: invitation ? 1 + invitationOf(g, ms).invite.length : ms.length,
+      keyHolders: invitation ? 1 + invitationOf(g, ms).invite.length : ms.length - rogueVictims,
       gmkInstalls: sts.reduce((a, u) => a + (u.groups[g.group]?.gmkInstalls ?? 0), 0),
       gmkDistributionMs: dist(sts.flatMap((u) => u.gmkInstallMs[g.group] ?? [])),
       rekeys: (gmGroups[g.group]?.rekeys ?? []).map((r) => ({
@@ -321,7 +347,18 @@ export function summariseGroupSecurity(
     }
     if (g.calls > 0 && g.callSetupMs.n === 0) problems.push(`group ${g.group}: no member set up any call`);
   }
-  return { summary: { groups, media, callReplaysAccepted, failuresByCause, removedMembers }, problems };
+  return {
+    summary: {
+      groups,
+      media,
+      callReplaysAccepted,
+      forgedGmksInstalled,
+      forgedKeyMediaReceived,
+      failuresByCause,
+      removedMembers,
+    },
+    problems,
+  };
 }
 
 export function formatGroupSecurity(g: GroupSecuritySummary | undefined): string[] {

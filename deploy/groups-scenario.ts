@@ -57,7 +57,8 @@ export const groupSecuritySchema = z
             /**
              * INSECURE, for the threat matrix's controls only (`prosec attack`): NEA0 (null) media ciphering, no
              * media replay window at the receivers, no GSK-ID replay memory for call-inits; pc3 only: the ProSe
-             * Function hands the group key to any registered UE, member or not (`anyoneMayFetch`).
+             * Function hands the group key to any registered UE, member or not (`anyoneMayFetch`); standard only: members
+             * install a GMK from an I_MESSAGE without verifying its ECCSI signature (`skipGmkSignatureCheck`).
              */
             insecure: z
               .object({
@@ -65,6 +66,7 @@ export const groupSecuritySchema = z
                 noReplayProtection: z.boolean().default(false),
                 noCallReplayProtection: z.boolean().default(false),
                 anyoneMayFetch: z.boolean().default(false),
+                skipGmkSignatureCheck: z.boolean().default(false),
               })
               .strict()
               .default({
@@ -72,6 +74,7 @@ export const groupSecuritySchema = z
                 noReplayProtection: false,
                 noCallReplayProtection: false,
                 anyoneMayFetch: false,
+                skipGmkSignatureCheck: false,
               }),
             /** standard only: members removed (and the group rekeyed) this long after the traffic phase starts. */
             remove: z

@@ -26,6 +26,7 @@ import {
   kmsGroupManagers,
   planAdhocPorts,
   planGroupSecurity,
+  rogueGroupManagerVictims,
   summariseGroupSecurity,
   ueGroupConfig,
 } from './groups-plan.js';
@@ -119,6 +120,22 @@ export interface RunSummary {
   pc5Media?: Record<string, number>;
   /** Evidence of the adversary's attack modules (scenario adversary), by attack id. */
   adversary?: Record<string, Record<string, number>>;
+  /** UEs' re-registrations during the traffic phase (scenario traffic.reRegisterEvery): served or not, latency. */
+  reRegistrations?: {
+    ues: number;
+    attempts: number;
+    ok: number;
+    failed: number;
+    p50Ms: number;
+    maxMs: number;
+  };
+  /** The ProSe Function's registration DoS throttle (key issue #2.5): admitted and refused, by stage. */
+  registrationThrottle?: {
+    requestsAdmitted: number;
+    requestsRefused: number;
+    connectionsAdmitted: number;
+    connectionsRefused: number;
+  };
   /** ProSe Function group keys (sol. #3.5): issued, rotations, issued to a non-member (threat-matrix control only). */
   groupKeys?: { issued: number; rotations: number; issuedToNonMembers: number };
   nodes: {
@@ -130,6 +147,9 @@ export interface RunSummary {
     rssBytes: number;
   }[];
 }
+
+/** Node id in the rogue group manager's certificate (threat matrix `gmk-forgery`). */
+const ROGUE_GROUP_MANAGER_ID = 'rogue-group-manager';
 
 /** Interrupts a run (Ctrl-C, prosec down): the run tears down and resolves with what it had. */
 export class RunAborted extends Error {}
@@ -216,6 +236,16 @@ export class Run {
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
         : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
+    // The adversary's rogue group manager (scenario adversary.rogueGroupManager): a group-manager certificate.
+    if (
+      config.role === 'adversary' &&
+      (config.roleConfig as { rogueGroupManager?: unknown }).rogueGroupManager
+    )
+      secretEnv.PROSEC_ROGUE_GM_TOKEN = computeEnrollmentToken(
+        this.enrollmentSecret,
+        'group-manager',
+        ROGUE_GROUP_MANAGER_ID,
+      );
     // The adversary's insider (scenario adversary.insider): the compromised UE's own enrollment token.
     const insider = (config.roleConfig as { insider?: { ueId: string } } | undefined)?.insider?.ueId;
     if (config.role === 'adversary' && insider)
@@ -351,6 +381,8 @@ export class Run {
           configValidityMs: s.configValidity,
           ...(groupPlan?.pfGroupKeys ? { groupKeys: groupPlan.pfGroupKeys } : {}),
           ...(discoveryPlan ? { discoveryPolicy: discoveryPlan.policy } : {}),
+          // INSECURE threat-matrix control (key issue #2.5): no registration DoS throttle.
+          ...(s.discovery?.insecure.noRegistrationThrottle ? { throttle: false } : {}),
         },
       });
       await pf.waitReady(s.readyTimeout);
@@ -404,6 +436,56 @@ export class Run {
             )
           : undefined;
       const ues: NodeHandle[] = [];
+      /** UE -> groups whose manager it is told is the adversary (scenario adversary.rogueGroupManager). */
+      const rogueManagerOf = new Map<string, Map<string, { host: string; port: number }>>();
+      if (s.adversary) {
+        this.phase = 'start-up of the adversary';
+        // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys. It starts
+        // before the UEs so that it can serve as a rogue group manager (scenario adversary.rogueGroupManager).
+        const insider = s.adversary.insider;
+        const rogue = s.adversary.rogueGroupManager;
+        const adversary = this.spawn({
+          role: 'adversary',
+          id: 'adversary',
+          ...(insider
+            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
+            : {}),
+          roleConfig: {
+            ...(insider
+              ? {
+                  insider: {
+                    ueId: insider,
+                    // The ProSe Function-keyed (pc3) groups the insider UE is not a member of.
+                    targetGroups: (s.groupSecurity?.groups ?? [])
+                      .filter((g) => g.solution === 'pc3' && !members.get(g.group)?.includes(insider))
+                      .map((g) => g.group),
+                  },
+                }
+              : {}),
+            ...(rogue
+              ? {
+                  rogueGroupManager: { groupId: rogue, nodeId: ROGUE_GROUP_MANAGER_ID },
+                  kmsKeys: { host: this.addr('kms'), port: kms.endpoints.keys! },
+                }
+              : {}),
+            attacks: s.adversary.attacks,
+            groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
+            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
+            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
+          },
+        });
+        ues.push(adversary);
+        await adversary.waitReady(s.readyTimeout).catch(() => undefined);
+        this.checkAbort();
+        // The members (but the insider) of the rogue's group are told the group's manager is the adversary.
+        if (rogue && adversary.endpoints.pc3)
+          for (const victim of rogueGroupManagerVictims(s, members).get(rogue) ?? [])
+            rogueManagerOf.set(
+              victim,
+              new Map([[rogue, { host: this.addr('adversary'), port: adversary.endpoints.pc3 }]]),
+            );
+        this.phase = 'start-up of the UEs';
+      }
       const inFlight = new Set<Promise<void>>();
       let readyCount = 0;
       const report = throttle((msg: string) => this.progress(msg), 1000);
@@ -415,11 +497,21 @@ export class Run {
           kms: kmsEndpoint,
           proseFunction: { host: this.addr('prose-function'), port: pf.endpoints.pc3! },
           roleConfig: {
-            traffic: s.traffic,
+            // The adversary's insider does not re-register: the attacker holds (and floods with) its identity.
+            traffic: id === s.adversary?.insider ? { ...s.traffic, reRegisterEvery: undefined } : s.traffic,
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
             ...(groupPlan?.ues.has(id)
-              ? { groupSecurity: ueGroupConfig(groupPlan, id, kmsKeysEndpoint, gmEndpoint, ksEndpoint) }
+              ? {
+                  groupSecurity: ueGroupConfig(
+                    groupPlan,
+                    id,
+                    kmsKeysEndpoint,
+                    gmEndpoint,
+                    ksEndpoint,
+                    rogueManagerOf.get(id),
+                  ),
+                }
               : {}),
             ...(discoveryPlan?.ues.has(id) ? { discovery: discoveryPlan.ues.get(id) } : {}),
             ...(libp2pPeers?.has(id) ? { pc5: libp2pPeers.get(id) } : {}),
@@ -497,38 +589,6 @@ export class Run {
           while (inFlight.size >= 8) await Promise.race(inFlight);
         }
         await Promise.all(inFlight);
-        this.checkAbort();
-      }
-      if (s.adversary) {
-        this.phase = 'start-up of the adversary';
-        // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys.
-        const insider = s.adversary.insider;
-        const adversary = this.spawn({
-          role: 'adversary',
-          id: 'adversary',
-          ...(insider
-            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
-            : {}),
-          roleConfig: {
-            ...(insider
-              ? {
-                  insider: {
-                    ueId: insider,
-                    // The ProSe Function-keyed (pc3) groups the insider UE is not a member of.
-                    targetGroups: (s.groupSecurity?.groups ?? [])
-                      .filter((g) => g.solution === 'pc3' && !members.get(g.group)?.includes(insider))
-                      .map((g) => g.group),
-                  },
-                }
-              : {}),
-            attacks: s.adversary.attacks,
-            groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
-            unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
-            captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
-          },
-        });
-        ues.push(adversary);
-        await adversary.waitReady(s.readyTimeout).catch(() => undefined);
         this.checkAbort();
       }
       const notReady = ues.filter((u) => !u.ready);
@@ -864,6 +924,13 @@ export class Run {
           ? { groupKeys: pf.groupKeys }
           : {};
       })(),
+      ...reRegistrationSummary(a.statuses),
+      ...(() => {
+        const pf = a.statuses.find((x) => x.role === 'prose-function')?.details as
+          | { throttle?: RunSummary['registrationThrottle'] }
+          | undefined;
+        return pf?.throttle ? { registrationThrottle: pf.throttle } : {};
+      })(),
       ...(discovery ? { discovery } : {}),
       ...(netns ? { netns } : {}),
       pc5Media: countBy(a.statuses, (st) =>
@@ -879,6 +946,32 @@ export class Run {
       })),
     };
   }
+}
+
+/** The UEs' re-registrations during the traffic phase (scenario traffic.reRegisterEvery), summed. */
+function reRegistrationSummary(statuses: NodeStatus[]): Pick<RunSummary, 'reRegistrations'> {
+  const rs = statuses
+    .map(
+      (st) =>
+        (
+          st.details as
+            | { reRegistrations?: { attempts: number; ok: number; failed: number; latenciesMs: number[] } }
+            | undefined
+        )?.reRegistrations,
+    )
+    .filter((r) => r !== undefined);
+  if (rs.length === 0) return {};
+  const lat = rs.flatMap((r) => r.latenciesMs).sort((x, y) => x - y);
+  return {
+    reRegistrations: {
+      ues: rs.length,
+      attempts: rs.reduce((n, r) => n + r.attempts, 0),
+      ok: rs.reduce((n, r) => n + r.ok, 0),
+      failed: rs.reduce((n, r) => n + r.failed, 0),
+      p50Ms: lat.length ? lat[lat.length >> 1]! : 0,
+      maxMs: lat.length ? lat[lat.length - 1]! : 0,
+    },
+  };
 }
 
 /** Picks multicast groups for the run: addresses in 239.0.0.0/8 (routed to lo only) and free UDP ports. */

@@ -49,6 +49,11 @@ const trafficSchema = z
     groupRate: z.number().nonnegative().max(10_000).default(2),
     /** Payload octets of each group frame. */
     payloadBytes: z.number().int().min(16).max(1400).default(200),
+    /**
+     * Subscribed UEs re-register with the ProSe Function (new PC3 connection + register_request) this often during
+     * the traffic phase; the summary's `reRegistrations` counts how many were served (absent: none).
+     */
+    reRegisterEvery: duration.optional(),
   })
   .strict();
 
@@ -176,6 +181,12 @@ export const scenarioSchema = z
          * UE and asks the ProSe Function for the keys of the groups that UE is not a member of (`group-key-fetch`).
          */
         insider: nodeId.optional(),
+        /**
+         * A standard group whose members (but the insider) are pointed at the adversary's PC3 endpoint as the group's
+         * manager (`gmk-forgery`): it holds a group-manager TLS certificate of the run's CA but not the group
+         * identity's ECCSI key, and serves forged I_MESSAGEs. Needs `insider` (the key it signs with).
+         */
+        rogueGroupManager: nodeId.optional(),
       })
       .strict()
       .optional(),
@@ -237,6 +248,21 @@ export const scenarioSchema = z
         path: ['adversary', 'insider'],
         message: `no UE named ${s.adversary.insider} in this scenario`,
       });
+    const rogue = s.adversary?.rogueGroupManager;
+    if (rogue !== undefined) {
+      const g = s.groupSecurity?.groups.find((x) => x.group === rogue);
+      const ms = groupMembers(s as Scenario).get(rogue) ?? [];
+      const problem =
+        g?.solution !== 'standard'
+          ? `${rogue} is not a standard group of groupSecurity`
+          : s.adversary?.insider === undefined
+            ? 'needs adversary.insider (the key the rogue signs with)'
+            : ms.every((m) => m === s.adversary?.insider)
+              ? `${rogue} has no member other than the insider`
+              : undefined;
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['adversary', 'rogueGroupManager'], message: problem });
+    }
     if (s.discovery) {
       for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
         ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });

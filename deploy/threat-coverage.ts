@@ -26,7 +26,7 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     threat: 'Rogue configuration server on PC3',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake',
+      'tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake. Live: not yet — pointing a UE at a rogue ProSe Function needs a UE that applies a configuration obtained mid-run (re-registration today only counts the answer) so the control can show the rogue configuration in effect',
   },
   {
     keyIssue: '#2.1',
@@ -57,9 +57,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#2.5',
     threat: 'Registration flooding of the ProSe Function',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/discovery.test.ts (registration throttle); `npm run bench:registration-flood` measures legitimate registrations served during a 10x flood (docs/discovery.md)',
+      'threat matrix row `registration-flood` (the insider floods PC3 registrations from 127.0.0.2 while the other UEs re-register every second: throttle vs `noRegistrationThrottle`); tests/procedures/discovery.test.ts (registration throttle); `npm run bench:registration-flood` measures legitimate registrations served during a 10x flood (docs/discovery.md)',
   },
   {
     keyIssue: '#2.6',
@@ -89,9 +89,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#3.1',
     threat: 'Forged GMK distribution; injection of a chosen key',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/group.test.ts: forged GMK distribution (another or an untrusted signer) rejected; I_MESSAGE for another identity; expired GMK',
+      'threat matrix row `gmk-forgery` (a rogue group manager with a group-manager TLS certificate but not the group identity key serves ue-3 an all-zero GMK signed with the insider’s ECCSI key, then talks under it: I_MESSAGE signature check vs skipGmkSignatureCheck); tests/procedures/group.test.ts: forged GMK distribution (another or an untrusted signer) rejected; I_MESSAGE for another identity; expired GMK',
   },
   {
     keyIssue: '#3.1',
@@ -126,7 +126,7 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     threat: 'Rogue relay: tampering with or dropping EAP messages',
     status: 'tested (procedure/node level)',
     evidence:
-      'tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails',
+      'tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails. Live: not yet — needs a relay in the attack scenario (or a separate row group) and a tampering relay mode',
   },
   {
     keyIssue: 'relay (#5.1)',

@@ -1,7 +1,10 @@
 // The contract of an attack module run by the adversary node (nodes/roles/adversary.ts): it sees every frame on the
 // PC5 groups the adversary joined, may send frames there, and reports its evidence as counters (docs/threat-matrix.md).
 
-import type { Pc3Body, Pc3Message, Pc3Type } from '../../transport/pc3/messages.js';
+import type { UeKeyBundle } from '../../crypto-core/kms-bundle.js';
+import type { Pc3Client } from '../../transport/pc3/client.js';
+import type { Pc3Body, Pc3Message, Pc3Reply, Pc3Type, ProseConfig } from '../../transport/pc3/messages.js';
+import type { Pc3Peer } from '../../transport/pc3/server.js';
 import type { Pc5Frame } from '../../transport/pc5/frame.js';
 import type { Pc5Group, Pc5OutgoingFrame } from '../../transport/pc5/medium.js';
 
@@ -18,7 +21,19 @@ export interface AttackIo {
     ueId: string;
     targetGroups: string[];
     request<T extends Pc3Type>(type: T, body: Pc3Body<T>): Promise<Pc3Message>;
+    /** A new PC3 client to the ProSe Function with the insider's certificate (its own TLS connections). */
+    newPc3Client(opts?: { localAddress?: string; timeoutMs?: number }): Pc3Client;
+    /** The ProSe configuration the insider's registration returned (its groups' addresses and L2 IDs). */
+    config?: ProseConfig;
+    /** The insider's MIKEY-SAKKE key bundle from the KMS (with `rogueGroupManager` only). */
+    keys?: UeKeyBundle;
   };
+  /**
+   * With the scenario's `adversary.rogueGroupManager`: the group whose members are pointed at the adversary's PC3
+   * server (a group-manager certificate of the run's CA); `groupKeyRefusedByKms` when the KMS refused it the group
+   * identity's key.
+   */
+  rogueGroupManager?: { groupId: string; groupKeyRefusedByKms: boolean };
 }
 
 export interface Attack {
@@ -31,6 +46,10 @@ export interface Attack {
   onCaptured?(frame: Pc5Frame): void;
   /** Called once when the traffic phase starts (attacks that act on their own rather than on frames). */
   start?(): void;
+  /** PC3 requests to the adversary's rogue server (`rogueGroupManager`). */
+  onPc3Request?(msg: Pc3Message, peer: Pc3Peer): Promise<Pc3Reply | undefined> | Pc3Reply | undefined;
+  /** Called when the adversary stops (attacks that hold connections). */
+  stop?(): Promise<void>;
   /** Counters shown in the threat matrix as evidence. */
   evidence(): Record<string, number>;
 }

@@ -1,12 +1,14 @@
 // Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
 import type { AttackFactory } from './attack.js';
 import { discoveryReplay } from './discovery-replay.js';
+import { gmkForgery } from './gmk-forgery.js';
 import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
 import { groupKeyFetch } from './group-key-fetch.js';
 import { groupReplay } from './group-replay.js';
 import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
+import { registrationFlood } from './registration-flood.js';
 import { tracking } from './tracking.js';
 
 export const ATTACKS = {
@@ -18,6 +20,8 @@ export const ATTACKS = {
   'group-call-replay': groupCallReplay,
   'link-eavesdrop': linkEavesdrop,
   'group-key-fetch': groupKeyFetch,
+  'registration-flood': registrationFlood,
+  'gmk-forgery': gmkForgery,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

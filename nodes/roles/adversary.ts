@@ -4,13 +4,16 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseBundle, validateBundle } from '../../crypto-core/kms-bundle.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
+import { Pc3Server } from '../../transport/pc3/server.js';
 import { decodePc5Frame, Pc5FrameError } from '../../transport/pc5/frame.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { Attack, AttackIo } from '../adversary/attack.js';
 import { type LoopbackCapture, NO_CAPTURE_TOOL, startLoopbackCapture } from '../adversary/capture.js';
 import { ATTACK_IDS, ATTACKS, type AttackId } from '../adversary/index.js';
+import { kmsKeysClient } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -31,6 +34,15 @@ const configSchema = z
      */
     insider: z
       .object({ ueId: z.string(), targetGroups: z.array(z.string()).max(64) })
+      .strict()
+      .optional(),
+    /**
+     * Serve as the manager of this standard group (its members but the insider are pointed here): enrolled as a
+     * group manager named `nodeId` (token in PROSEC_ROGUE_GM_TOKEN); needs the insider and the KMS key service.
+     */
+    rogueGroupManager: z.object({ groupId: z.string(), nodeId: z.string() }).strict().optional(),
+    kmsKeys: z
+      .object({ host: z.string(), port: z.number().int().min(1).max(65535) })
       .strict()
       .optional(),
   })
@@ -79,18 +91,36 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       role: 'ue',
       token,
     });
-    insiderPc3 = new Pc3Client({
-      host: config.proseFunction.host,
-      port: config.proseFunction.port,
-      certPem: c.certPem,
-      keyPem: c.privateKeyPem,
-      caCertPem: c.caCertPem,
-      expectedServer: { role: 'prose-function' },
-      metrics: pc3Sink(metrics),
-    });
+    const pf = config.proseFunction;
+    const newPc3Client = (o: { localAddress?: string; timeoutMs?: number } = {}) =>
+      new Pc3Client({
+        host: pf.host,
+        port: pf.port,
+        certPem: c.certPem,
+        keyPem: c.privateKeyPem,
+        caCertPem: c.caCertPem,
+        expectedServer: { role: 'prose-function' },
+        metrics: pc3Sink(metrics),
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+        ...(o.timeoutMs ? { timeoutMs: o.timeoutMs, connectTimeoutMs: o.timeoutMs } : {}),
+      });
+    insiderPc3 = newPc3Client();
     const reg = await insiderPc3.request('register_request', { ueId: cfg.insider.ueId });
     if (reg.type !== 'register_accept')
       throw new Error(`the insider's registration was refused (${reg.type})`);
+    // The insider's own MIKEY-SAKKE keys (a UE gets its own from the KMS): the rogue group manager signs with them.
+    let keys: ReturnType<typeof parseBundle> | undefined;
+    if (cfg.rogueGroupManager && cfg.kmsKeys) {
+      const kms = kmsKeysClient(cfg.kmsKeys, { ...c, keyPem: c.privateKeyPem }, metrics, 30_000);
+      try {
+        const r = await kms.request('kms_bundle_request', {});
+        if (r.type !== 'kms_bundle_response') throw new Error(`KMS key service answered ${r.type}`);
+        keys = parseBundle(r.body.bundle);
+        validateBundle(keys, new Date());
+      } finally {
+        await kms.close();
+      }
+    }
     log.info(
       { insider: cfg.insider.ueId, targetGroups: cfg.insider.targetGroups },
       'holding a subscribed UE’s credentials (registered with the ProSe Function)',
@@ -100,9 +130,68 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       ueId: cfg.insider.ueId,
       targetGroups: cfg.insider.targetGroups,
       request: (type, body) => pc3.request(type, body),
+      newPc3Client,
+      config: reg.body.config,
+      ...(keys ? { keys } : {}),
     };
   }
+  // A rogue group manager: a group-manager certificate of the run's CA (the TLS checks of a UE pass), no group key.
+  let rogueCreds: { certPem: string; keyPem: string; caCertPem: string } | undefined;
+  if (cfg.rogueGroupManager) {
+    const token = process.env.PROSEC_ROGUE_GM_TOKEN;
+    delete process.env.PROSEC_ROGUE_GM_TOKEN;
+    if (!token || !config.kms || !cfg.kmsKeys || !io.insider?.keys)
+      throw new Error(
+        'adversary.rogueGroupManager needs its token, the KMS, the key service and the insider',
+      );
+    const c = await enroll({
+      host: config.kms.host,
+      port: config.kms.port,
+      caCertPem: readFileSync(config.kms.caCertFile, 'utf8'),
+      nodeId: cfg.rogueGroupManager.nodeId,
+      role: 'group-manager',
+      token,
+    });
+    rogueCreds = { certPem: c.certPem, keyPem: c.privateKeyPem, caCertPem: c.caCertPem };
+    // It asks the KMS for the group identity's signing key, as the group's manager would: refused (not its manager).
+    const kms = kmsKeysClient(cfg.kmsKeys, rogueCreds, metrics, 30_000);
+    let refused = false;
+    try {
+      const r = await kms.request('kms_bundle_request', { groupId: cfg.rogueGroupManager.groupId });
+      refused = r.type === 'error';
+    } finally {
+      await kms.close();
+    }
+    io.rogueGroupManager = { groupId: cfg.rogueGroupManager.groupId, groupKeyRefusedByKms: refused };
+    log.info(
+      { groupId: cfg.rogueGroupManager.groupId, groupKeyRefusedByKms: refused },
+      'rogue group manager: holds a group-manager certificate, not the group identity key',
+    );
+  }
   const attacks = new Map<AttackId, Attack>(cfg.attacks.map((id) => [id, ATTACKS[id](io)]));
+  let rogueServer: Pc3Server | undefined;
+  let roguePort: number | undefined;
+  if (rogueCreds) {
+    const serving = [...attacks.values()].filter((a) => a.onPc3Request);
+    rogueServer = new Pc3Server({
+      host: config.host,
+      port: 0,
+      ...rogueCreds,
+      allowedRoles: ['ue'],
+      acceptTypes: ['gmk_request'],
+      handler: async (msg, peer) => {
+        for (const a of serving) {
+          const r = await a.onPc3Request!(msg, peer);
+          if (r) return r;
+        }
+        return { type: 'error', body: { cause: 'unexpected_message', detail: 'not served' } };
+      },
+      metrics: pc3Sink(metrics),
+      logger: log,
+    });
+    roguePort = (await rogueServer.listen()).port;
+    log.info({ port: roguePort }, 'rogue group manager listening');
+  }
   medium.onFrame((frame, meta) => {
     if (!active || !meta.group) return;
     for (const a of attacks.values()) a.onFrame(frame, meta.group);
@@ -145,7 +234,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   }
   log.info({ attacks: cfg.attacks, groups: cfg.groups.length }, 'adversary listening on the PC5 groups');
   return {
-    endpoints: { pc5: medium.unicastAddress.port },
+    endpoints: { pc5: medium.unicastAddress.port, ...(roguePort ? { pc3: roguePort } : {}) },
     command(name) {
       if (name === 'start-traffic' && !active) {
         active = true;
@@ -176,7 +265,9 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       const failure = capture?.failure();
       if (failure) log.warn({ failure }, 'loopback capture failed');
       await capture?.stop();
+      await Promise.all([...attacks.values()].map((a) => a.stop?.().catch(() => undefined)));
       await insiderPc3?.close();
+      await rogueServer?.close(100);
       await medium.close();
     },
   };

@@ -165,6 +165,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         { group: g.groupId },
         'INSECURE group key handed to any registered UE (threat-matrix control)',
       );
+  if (cfg.throttle === false) log.warn('INSECURE registration DoS throttle off (threat-matrix control)');
   const discovery = attachProseFunctionDiscovery({
     ...(cfg.discoveryPolicy ? { policy: cfg.discoveryPolicy } : {}),
     throttle: cfg.throttle ?? DEFAULT_THROTTLE,

@@ -25,6 +25,7 @@ import {
   inlineGroupCrypto,
   receiveCallInit,
   receiveGmk,
+  receiveGmkWithoutSignatureCheck,
   shareVerifications,
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
@@ -62,14 +63,23 @@ export const ueGroupConfigSchema = z
             mediaCipher: z.enum(['128-nea2', 'aes-128-gcm']).default('128-nea2'),
             /** network groups: white-list or invitation variant. */
             variant: z.enum(['whitelist', 'invitation']).optional(),
+            /** standard groups: this group's manager, when not the run's one (the threat matrix's rogue manager). */
+            groupManager: endpoint.optional(),
             insecure: z
               .object({
                 nullCipher: z.boolean(),
                 noReplayProtection: z.boolean(),
                 noCallReplayProtection: z.boolean().default(false),
+                /** INSECURE (threat-matrix control): install GMKs without verifying the I_MESSAGE's ECCSI signature. */
+                skipGmkSignatureCheck: z.boolean().default(false),
               })
               .strict()
-              .default({ nullCipher: false, noReplayProtection: false, noCallReplayProtection: false }),
+              .default({
+                nullCipher: false,
+                noReplayProtection: false,
+                noCallReplayProtection: false,
+                skipGmkSignatureCheck: false,
+              }),
           })
           .strict(),
       )
@@ -130,6 +140,13 @@ export interface UeGroupStatus {
   mediaDuplicatesAccepted: number;
   /** Call-inits accepted for a GSK-ID already installed here: replayed call set-ups that got through. */
   callReplaysAccepted: number;
+  /**
+   * Ground truth for the threat matrix: GMKs installed although the I_MESSAGE's ECCSI signature does not verify
+   * (possible only with insecure.skipGmkSignatureCheck; the signature is still checked, for this count only).
+   */
+  forgedGmksInstalled: number;
+  /** Media PDUs deciphered in calls set up under such a forged GMK. */
+  forgedKeyMediaReceived: number;
   mediaBytesReceived: number;
   failures: Record<string, number>;
 }
@@ -206,6 +223,8 @@ export async function startUeGroupSecurity(
     mediaReceived: 0,
     mediaDuplicatesAccepted: 0,
     callReplaysAccepted: 0,
+    forgedGmksInstalled: 0,
+    forgedKeyMediaReceived: 0,
     mediaBytesReceived: 0,
     failures: {},
   };
@@ -223,7 +242,13 @@ export async function startUeGroupSecurity(
     algs: GroupMediaAlgorithms;
     /** GSK-ID -> call set-up time (Date.now()), to tell calls set up after a removal. */
     callStart: Map<number, number>;
+    /** GSK-IDs of calls set up under a forged GMK (ground truth, threat matrix). */
+    forgedCalls: Set<number>;
+    groupManager?: { host: string; port: number };
+    skipGmkSignatureCheck: boolean;
   }
+  /** GMK-IDs installed from I_MESSAGEs whose signature does not verify (ground truth, threat matrix). */
+  const forgedGmkIds = new Set<number>();
   const joined = new Map<string, Joined>();
   const mediaSeen = new Set<string>();
   const byKey = new Map<string, Joined>();
@@ -240,7 +265,12 @@ export async function startUeGroupSecurity(
     const algs: GroupMediaAlgorithms = g.insecure.nullCipher
       ? { cipherAlg: 0, integrityAlg: base.aead ? 0 : base.integrityAlg }
       : base;
-    if (g.insecure.nullCipher || g.insecure.noReplayProtection || g.insecure.noCallReplayProtection)
+    if (
+      g.insecure.nullCipher ||
+      g.insecure.noReplayProtection ||
+      g.insecure.noCallReplayProtection ||
+      g.insecure.skipGmkSignatureCheck
+    )
       log.warn(
         { group: g.groupId, insecure: g.insecure },
         'INSECURE group media configuration (threat-matrix control)',
@@ -253,6 +283,9 @@ export async function startUeGroupSecurity(
       rx: new GroupMediaReceiver(pg.l2GroupId, algs, 4096, 1024, !g.insecure.noReplayProtection),
       algs,
       callStart: new Map(),
+      forgedCalls: new Set(),
+      ...(g.groupManager ? { groupManager: g.groupManager } : {}),
+      skipGmkSignatureCheck: g.insecure.skipGmkSignatureCheck,
     };
     joined.set(g.groupId, j);
     byKey.set(groupKey(j.group), j);
@@ -281,8 +314,10 @@ export async function startUeGroupSecurity(
 
   // Standard GMK distribution: long poll on the group manager for each group.
   const pollStandard = async (j: Joined) => {
-    if (!cfg.groupManager) throw new Error('standard groups need the group manager endpoint');
-    const gm = client(cfg.groupManager, 'group-manager');
+    const endpoint = j.groupManager ?? cfg.groupManager;
+    if (!endpoint) throw new Error('standard groups need the group manager endpoint');
+    if (j.groupManager) log.info({ groupId: j.id, port: j.groupManager.port }, 'group manager of this group');
+    const gm = client(endpoint, 'group-manager');
     closers.push(() => gm.close());
     let first = true;
     while (!stopped) {
@@ -309,10 +344,16 @@ export async function startUeGroupSecurity(
       }
       if (reply.type !== 'gmk_response') continue;
       for (const hex of reply.body.imessages) {
-        const r = await receiveGmk(gmks, fromHex(hex), crypto, Date.now());
+        const r = j.skipGmkSignatureCheck
+          ? await receiveGmkWithoutSignatureCheck(gmks, fromHex(hex), crypto, Date.now())
+          : await receiveGmk(gmks, fromHex(hex), crypto, Date.now());
         if (!r.ok) {
           fail('gmk', r.reason);
           continue;
+        }
+        if ('signatureValid' in r && !r.signatureValid) {
+          st.forgedGmksInstalled++;
+          forgedGmkIds.add(r.record.gmkId);
         }
         st.groups[j.id]!.gmkInstalls++;
         st.groups[j.id]!.gmkId = r.record.gmkId;
@@ -520,6 +561,7 @@ export async function startUeGroupSecurity(
         }
         j.rx.addCall(r.context.gskId, r.context.gsk);
         j.callStart.set(r.context.gskId, Date.now());
+        if (forgedGmkIds.has(r.context.gmkId)) j.forgedCalls.add(r.context.gskId);
         if (afterRemoval(j)) st.groups[j.id]!.callsSetUpAfterRemoval++;
         // Set-up latency: initiator sent the call-init -> Group Security Context installed here.
         const ms = Number(process.hrtime.bigint() - sig.sentNs) / 1e6;
@@ -536,6 +578,7 @@ export async function startUeGroupSecurity(
       }
       st.mediaReceived++;
       st.mediaBytesReceived += r.payload.length;
+      if (j.forgedCalls.has(r.gskId)) st.forgedKeyMediaReceived++;
       // Ground truth for the threat matrix: a PDU the protection layer accepted twice (a successful replay).
       const seenKey = `${r.gskId}:${r.senderL2}:${r.count}`;
       if (mediaSeen.has(seenKey)) st.mediaDuplicatesAccepted++;

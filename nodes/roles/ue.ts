@@ -21,7 +21,12 @@ import { uePc5ConfigSchema, uePc5Libp2pOptions } from './ue-pc5.js';
 export const ueRoleConfigSchema = z
   .object({
     traffic: z
-      .object({ groupRate: z.number().nonnegative(), payloadBytes: z.number().int().min(16).max(1400) })
+      .object({
+        groupRate: z.number().nonnegative(),
+        payloadBytes: z.number().int().min(16).max(1400),
+        /** Re-register over a fresh PC3 connection this often during the traffic phase (scenario traffic.reRegisterEvery). */
+        reRegisterEvery: z.number().int().positive().optional(),
+      })
       .strict(),
     /** This UE is deliberately not subscribed: a register_reject is the expected outcome. */
     expectRejection: z.boolean().default(false),
@@ -182,8 +187,65 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   }
 
   const timers: NodeJS.Timeout[] = [];
+  // Re-registration during the traffic phase (as after the configuration's validity expires): a new TLS 1.3
+  // connection and a register_request each time. Its success and latency show whether the ProSe Function still
+  // serves legitimate UEs (the threat matrix's registration-flood row); failures are counted, not errors.
+  const reReg = { attempts: 0, ok: 0, failed: 0, latenciesMs: [] as number[] };
+  let reRegTimer: NodeJS.Timeout | undefined;
+  let reRegClient: Pc3Client | undefined;
+  const reRegister = async () => {
+    reRegClient ??= new Pc3Client({
+      host: config.proseFunction!.host,
+      port: config.proseFunction!.port,
+      certPem: creds.certPem,
+      keyPem: creds.keyPem,
+      caCertPem: creds.caCertPem,
+      expectedServer: { role: 'prose-function' },
+      metrics: pc3Sink(metrics),
+    });
+    reReg.attempts++;
+    const t = performance.now();
+    try {
+      const r = await reRegClient.request('register_request', { ueId: config.id });
+      const ms = performance.now() - t;
+      metrics.registrationSeconds.observe(
+        { result: r.type === 'register_accept' ? 'accepted' : 'rejected' },
+        ms / 1000,
+      );
+      if (r.type === 'register_accept') {
+        reReg.ok++;
+        if (reReg.latenciesMs.length < 10_000) reReg.latenciesMs.push(Math.round(ms * 10) / 10);
+      } else {
+        reReg.failed++;
+        log.warn({ type: r.type }, 're-registration refused');
+      }
+    } catch (e) {
+      reReg.failed++;
+      log.warn({ err: (e as Error).message }, 're-registration failed');
+    } finally {
+      await reRegClient.close().catch(() => undefined);
+    }
+  };
+  const startReRegistration = () => {
+    const every = cfg.traffic.reRegisterEvery;
+    if (!every || !proseConfig || reRegTimer) return;
+    let busy = false;
+    const tick = () => {
+      if (busy) return;
+      busy = true;
+      void reRegister().finally(() => {
+        busy = false;
+      });
+    };
+    // Spread the UEs over the period.
+    reRegTimer = setTimeout(() => {
+      tick();
+      reRegTimer = setInterval(tick, every);
+    }, Math.random() * every);
+  };
   const stopTraffic = () => {
     for (const t of timers.splice(0)) clearInterval(t);
+    clearInterval(reRegTimer);
   };
   const startTraffic = () => {
     if (!medium || cfg.traffic.groupRate <= 0 || timers.length > 0) return;
@@ -208,6 +270,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     endpoints: medium ? { pc5: medium.unicastAddress.port } : {},
     command: (name) => {
       if (name === 'start-traffic') proximity?.startClock();
+      if (name === 'start-traffic') startReRegistration();
       if (name === 'start-traffic') startTraffic();
       else if (name === 'stop-traffic') stopTraffic();
       if (name === 'start-traffic') directLinks?.startTraffic();
@@ -232,10 +295,12 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         ...(groupSec ? { groupSecurity: groupSec.status() } : {}),
         ...(discovery ? { discovery: discovery.status() } : {}),
         ...(proximity ? { proximity: proximity.report() } : {}),
+        ...(cfg.traffic.reRegisterEvery ? { reRegistrations: reReg } : {}),
       },
     }),
     stop: async () => {
       stopTraffic();
+      await reRegClient?.close().catch(() => undefined);
       await directLinks?.stop();
       await groupSec?.stop();
       await discovery?.stop();

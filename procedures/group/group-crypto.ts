@@ -95,6 +95,26 @@ export async function receiveGmk(
   return r.install(p, true, ssv);
 }
 
+/**
+ * INSECURE, the threat matrix's control only (`groupSecurity.groups[].insecure.skipGmkSignatureCheck`): installs the
+ * GMK whatever the I_MESSAGE's ECCSI signature says. The signature is still verified, only to report it
+ * (`signatureValid`: ground truth for the matrix), never to decide.
+ */
+export async function receiveGmkWithoutSignatureCheck(
+  r: GmkReceiver,
+  bytes: Uint8Array,
+  crypto: GroupCrypto,
+  nowMs: number,
+): Promise<GmkInstallResult & { signatureValid?: boolean }> {
+  const o = r.open(bytes, nowMs);
+  if (!o.ok) return o;
+  const p = o.pending;
+  const signatureValid = await crypto.verify(p.verify.message, p.verify.signature, p.verify.signerIdentity);
+  const ssv = await crypto.decapsulate(p.decapsulate.encapsulated, p.decapsulate.identity);
+  const res = r.install(p, true, ssv);
+  return res.ok ? { ...res, signatureValid } : res;
+}
+
 export async function signCallInit(u: UnsignedCallInit, crypto: GroupCrypto): Promise<Uint8Array> {
   return u.complete(await crypto.sign(u.toBeSigned));
 }

@@ -6,7 +6,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import {
+  attachProseFunctionDiscovery,
+  DEFAULT_THROTTLE,
+} from '../../nodes/roles/prose-function-discovery.js';
 import { GroupKeyService } from '../../nodes/roles/prose-function-group-keys.js';
+import { createNodeMetrics } from '../../nodes/runtime/metrics.js';
 import { decodeDiscovery, encodeDiscovery, signedPart } from '../../procedures/discovery/messages.js';
 import {
   ecdsaSigner,
@@ -14,9 +19,21 @@ import {
   OpenAnnouncer,
   OpenMonitor,
 } from '../../procedures/discovery/open-discovery.js';
-import { GmkReceiver, newGmkId } from '../../procedures/group/gmk-distribution.js';
+import {
+  GmkDistributor,
+  GmkReceiver,
+  groupIdentityUri,
+  newGmkId,
+} from '../../procedures/group/gmk-distribution.js';
 import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
-import { inlineGroupCrypto, receiveCallInit, signCallInit } from '../../procedures/group/group-crypto.js';
+import {
+  deliverGmk,
+  inlineGroupCrypto,
+  receiveCallInit,
+  receiveGmk,
+  receiveGmkWithoutSignatureCheck,
+  signCallInit,
+} from '../../procedures/group/group-crypto.js';
 import { makeMessage } from '../../transport/pc3/messages.js';
 
 const SLOT = 1000;
@@ -123,4 +140,92 @@ test('PC3 group key: a registered non-member is `not_member` by default; anyoneM
   // Even the control wants a registered UE certificate.
   assert.equal(ask(control, peer('ue-9')), 'group_key_reject');
   assert.equal(ask(control, peer('ue-4', 'relay')), 'group_key_reject');
+});
+
+test('registration throttle: a flood from one identity and address is refused by default; throttle false (noRegistrationThrottle) admits all of it', async () => {
+  const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+  const metrics = createNodeMetrics('prose-function', { processMetrics: false });
+  const pf = (throttle: typeof DEFAULT_THROTTLE | false) => {
+    let t = T0;
+    const d = attachProseFunctionDiscovery({ throttle, metrics, log: silent, now: () => t });
+    let served = 0;
+    const handler = d.wrap(() => {
+      served++;
+      return { type: 'register_accept', body: {} } as never;
+    });
+    const peer = (nodeId: string, remoteAddress: string) => ({
+      nodeId,
+      role: 'ue',
+      remoteAddress,
+      remotePort: 1,
+      serialNumber: '01',
+    });
+    // 300 connections + registrations in 3 s by ue-4 from 127.0.0.2; then one legitimate UE from 127.0.0.1.
+    let connectionsCut = 0;
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      t = T0 + i * 10;
+      if (!d.admitConnection('127.0.0.2')) {
+        connectionsCut++;
+        continue;
+      }
+      const r = handler(makeMessage('register_request', 1, { ueId: 'ue-4' }), peer('ue-4', '127.0.0.2'));
+      if ((r as { type: string }).type === 'register_reject') refused++;
+    }
+    const floodServed = served;
+    const legitConnected = d.admitConnection('127.0.0.1');
+    const legit = handler(makeMessage('register_request', 1, { ueId: 'ue-1' }), peer('ue-1', '127.0.0.1'));
+    return { floodServed, connectionsCut, refused, legitConnected, legit: (legit as { type: string }).type };
+  };
+  const defended = pf(DEFAULT_THROTTLE);
+  // At most the identity's burst plus its refill over 3 s (the address is cut off sooner).
+  assert.ok(defended.floodServed >= 1 && defended.floodServed <= DEFAULT_THROTTLE.requestBurst + 6);
+  assert.ok(defended.connectionsCut > 250, `${defended.connectionsCut} connections cut before TLS`);
+  assert.ok(defended.refused > 0);
+  assert.equal(defended.legitConnected, true);
+  assert.equal(defended.legit, 'register_accept');
+  const control = pf(false);
+  assert.deepEqual(control, {
+    floodServed: 300,
+    connectionsCut: 0,
+    refused: 0,
+    legitConnected: true,
+    legit: 'register_accept',
+  });
+});
+
+test('GMK distribution: a forged I_MESSAGE (chosen all-zero GMK, signed with another identity’s key) is `signature` by default; skipGmkSignatureCheck installs it, reported unverified', async () => {
+  const kms = generateKmsMasterKeys('kms.test.prosec');
+  const at = new Date(T0);
+  const bundle = (uri: string) => issueBundle(kms, identityFor(uri, at), at);
+  const bob = 'prose-ue:bob';
+  const groupUri = groupIdentityUri('charlie');
+  const bobCrypto = inlineGroupCrypto(bundle(bob));
+  const imessage = async (signerUri: string, gmk: Uint8Array) => {
+    const d = new GmkDistributor({ groupId: 'charlie', groupUri, kmsUri: kms.kmsUri, periodMs: 3_600_000 });
+    const record = { ...d.rotate(T0, 'initial').record, gmk };
+    const job = { memberUri: bob, identity: identityFor(bob, at), ssv: gmk, record };
+    return deliverGmk(d, job, inlineGroupCrypto(bundle(signerUri)), T0);
+  };
+  const receiver = () => new GmkReceiver({ selfUri: bob, trustedSigner: (g) => groupIdentityUri(g) });
+  const zero = new Uint8Array(16);
+  const forged = await imessage('prose-ue:mallory', zero);
+  assert.deepEqual(await receiveGmk(receiver(), forged, bobCrypto, T0 + 10), {
+    ok: false,
+    reason: 'signature',
+  });
+  const control = await receiveGmkWithoutSignatureCheck(receiver(), forged, bobCrypto, T0 + 10);
+  assert.ok(control.ok);
+  assert.equal(control.signatureValid, false);
+  assert.deepEqual(control.record.gmk, zero);
+  // The genuine group manager's I_MESSAGE verifies under both; the control still runs every other check.
+  const genuine = await imessage(groupUri, randomBytes(16));
+  assert.ok((await receiveGmk(receiver(), genuine, bobCrypto, T0 + 10)).ok);
+  const r = await receiveGmkWithoutSignatureCheck(receiver(), genuine, bobCrypto, T0 + 10);
+  assert.ok(r.ok && r.signatureValid === true);
+  const other = new GmkReceiver({ selfUri: 'prose-ue:carol', trustedSigner: (g) => groupIdentityUri(g) });
+  assert.deepEqual(await receiveGmkWithoutSignatureCheck(other, forged, bobCrypto, T0 + 10), {
+    ok: false,
+    reason: 'wrong_recipient',
+  });
 });

@@ -35,6 +35,8 @@ export interface Pc3ClientOptions {
   maxMessageBytes?: number;
   /** Default 5,000 ms. */
   connectTimeoutMs?: number;
+  /** Local address to connect from (e.g. 127.0.0.2 on loopback: another host's traffic); default: any. */
+  localAddress?: string;
   /** Default request timeout (5,000 ms). */
   timeoutMs?: number;
   /** Messages from the server that answer no pending request (server pushes, late responses). */
@@ -110,6 +112,7 @@ export class Pc3Client {
         host: o.host,
         port: o.port,
         servername: o.servername ?? 'localhost',
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         secureContext: this.secureContext,
         minVersion: 'TLSv1.3',
         maxVersion: 'TLSv1.3',
