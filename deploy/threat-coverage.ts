@@ -110,9 +110,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#4.1',
     threat: 'Man in the middle on link set-up: Supported_algs modified, security stripped; DSMC replayed',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate. Live: not yet — the loopback tap is passive; injecting needs the adversary in the path (a relaying MITM between the two UEs’ unicast ports) or spoofed source ports (raw sockets)',
+      'threat matrix rows `link-downgrade` (the adversary relays the link between the two UEs and rewrites Supported_algs to NEA0/NIA1: KD signature and echo check vs noTranscriptBinding + noEchoCheck) and `dsmc-replay` (a recorded DSMC handed to a UE in a later re-key: Nonce_1 binding vs reuseNonce1); tests/procedures/insecure-controls.test.ts: each knob alone; tests/procedures/direct-link.test.ts: stripped protection (policy), tampered DSMC (mac), duplicate DSMC (replay), wrong DKSI, revoked certificate',
   },
   {
     keyIssue: '#4.2',

@@ -35,6 +35,8 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
       'open-impersonation',
       'group-call-replay',
       'link-eavesdrop',
+      'link-downgrade',
+      'dsmc-replay',
       'group-key-fetch',
     ],
   );
@@ -43,9 +45,33 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     assert.equal(r.defended.succeeded, false, r.id);
     assert.equal(r.weakened.succeeded, true, r.id);
   }
+  // The man in the middle's rows rest on the victims' own counters: the defended run's direct link still came up
+  // (with the strongest algorithms) and carried its data; the control's UE_1 accepted the altered offer and a replay.
+  const summary = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+      directLinks: {
+        linksUp: number;
+        packetsLost: number;
+        setupAlgs: Record<string, number>;
+        biddingDownAccepted: number;
+        dsmcReplaysAccepted: number;
+        rejected: Record<string, number>;
+        mitm?: { initiator: string; responder: string };
+      };
+    };
+  const dd = summary(m.runs.defence).directLinks;
+  assert.equal(dd.linksUp, 1);
+  assert.equal(dd.packetsLost, 0);
+  assert.deepEqual(dd.setupAlgs, { '128-NEA2/128-NIA2': 1 });
+  assert.equal(dd.biddingDownAccepted + dd.dsmcReplaysAccepted, 0);
+  assert.ok((dd.rejected.signature ?? 0) >= 1 && (dd.rejected.mac ?? 0) >= 1);
+  assert.deepEqual(dd.mitm && [dd.mitm.initiator, dd.mitm.responder], ['ue-1', 'ue-2']);
+  const cd = summary(m.runs.control).directLinks;
+  assert.deepEqual(cd.setupAlgs, { '128-NEA0/128-NIA1': 1 });
+  assert.ok(cd.biddingDownAccepted >= 1 && cd.dsmcReplaysAccepted >= 1);
   assert.ok(existsSync(join(out, 'threat-matrix.json')));
   const passing = m.rows.length - skippable.length;
-  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), new RegExp(`${passing} of 8 rows pass`));
+  assert.match(readFileSync(join(out, 'threat-matrix.md'), 'utf8'), new RegExp(`${passing} of 10 rows pass`));
   // Both runs tore everything down, the adversary included.
   for (const runDir of [m.runs.defence, m.runs.control]) {
     const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {
