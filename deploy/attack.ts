@@ -203,7 +203,7 @@ export const THREATS: ThreatDefinition[] = [
       const accepted = d?.dsmcReplaysAccepted ?? 0;
       const r = d?.rejected ?? {};
       return {
-        observed: `${e.recorded ?? 0} DSMCs recorded, ${replayed} replayed into later re-keys; the UEs accepted ${accepted} replayed DSMCs and rejected mac ${r.mac ?? 0}, wrong_dksi ${r.wrong_dksi ?? 0}, replay ${r.replay ?? 0}`,
+        observed: `${e.recorded ?? 0} DSMCs recorded, ${replayed} replayed into later re-keys; the UEs accepted ${accepted} replayed DSMCs and rejected mac ${r.mac ?? 0}, wrong_dksi ${r.wrong_dksi ?? 0}, replay ${r.replay ?? 0}; user packets lost ${d?.packetsLost ?? 0}`,
         succeeded: replayed >= 1 && accepted >= 1,
       };
     },
