@@ -223,7 +223,10 @@ export async function startUeDirectLinks(
             { procedure: o.rekey ? 'direct_rekey' : 'direct_link', method: o.method, result: 'failed' },
             5,
           );
-          log.warn({ cause: o.cause, rekey: o.rekey }, 'direct link procedure failed');
+          log.warn(
+            { cause: o.cause, rekey: o.rekey, ...(o.peerCause ? { peerCause: o.peerCause } : {}) },
+            'direct link procedure failed',
+          );
           if (!o.rekey) {
             st.setupFailures++;
             const cause = o.peerCause ? `${o.cause}:${o.peerCause}` : o.cause;
