@@ -161,6 +161,54 @@ export const THREATS: ThreatDefinition[] = [
     },
   },
   {
+    id: 'link-downgrade',
+    keyIssue: '#4.1',
+    threat:
+      'A man in the middle on direct link set-up rewrites the Direct Communication Request’s Supported_algs to 128-NEA0/128-NIA1 only (bidding down to no ciphering)',
+    defence:
+      'Supported_algs bound to the exchange: signed in the initiator’s certificate KD data (checked by the responder) and echoed in the DSMC (compared by the initiator)',
+    control:
+      'directLinks.insecure.noEchoCheck: true and noTranscriptBinding: true (with the echo check alone off, the KD signature still refuses the rewritten request; the control also has nullCipher, so the offer is NEA0 already and the downgrade shows in the integrity algorithm)',
+    expected:
+      'no set-up accepted with an altered offer; control: the link comes up with the attacker’s algorithms',
+    evaluate(s) {
+      const e = ev(s, 'link-downgrade');
+      const d = s.directLinks;
+      const accepted = d?.biddingDownAccepted ?? 0;
+      const failures = Object.entries(d?.setupFailuresByCause ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      const algs = Object.entries(d?.setupAlgs ?? {})
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ');
+      return {
+        observed: `${e.requestsRewritten ?? 0} request rewritten (relayed ${ev(s, 'relay').toResponder ?? 0} frames to the responder); initiators accepted ${accepted} set-ups with an altered offer; set-up failures: ${failures || 'none'}; links set up with ${algs || 'nothing'}`,
+        succeeded: (e.requestsRewritten ?? 0) >= 1 && accepted >= 1,
+      };
+    },
+  },
+  {
+    id: 'dsmc-replay',
+    keyIssue: '#4.1',
+    threat:
+      'A man in the middle records a Direct Security Mode Command and hands it to the UE in a later re-key, so that it re-installs an old KD-sess (COUNT from 0 again: keystream reuse)',
+    defence:
+      'KD-sess = KDF(KD, Nonce_1, Nonce_2) with a fresh Nonce_1 per procedure, so a recorded DSMC’s MAC-I fails (`mac`); DKSI and replay window for the key sets in use',
+    control: 'directLinks.insecure.reuseNonce1: true (one Nonce_1 per link in every request)',
+    expected: 'no replayed DSMC accepted (each `mac`); control: replayed DSMCs accepted',
+    evaluate(s) {
+      const e = ev(s, 'dsmc-replay');
+      const d = s.directLinks;
+      const replayed = e.replayed ?? 0;
+      const accepted = d?.dsmcReplaysAccepted ?? 0;
+      const r = d?.rejected ?? {};
+      return {
+        observed: `${e.recorded ?? 0} DSMCs recorded, ${replayed} replayed into later re-keys; the UEs accepted ${accepted} replayed DSMCs and rejected mac ${r.mac ?? 0}, wrong_dksi ${r.wrong_dksi ?? 0}, replay ${r.replay ?? 0}; user packets lost ${d?.packetsLost ?? 0}`,
+        succeeded: replayed >= 1 && accepted >= 1,
+      };
+    },
+  },
+  {
     id: 'group-key-fetch',
     keyIssue: '#3.1',
     threat:
@@ -238,7 +286,13 @@ export function weakened(s: Scenario): Scenario {
     c.discovery.rotateL2Id = false;
     c.discovery.insecure = { noReplayProtection: true, acceptUnsigned: true, noRegistrationThrottle: true };
   }
-  if (c.directLinks) c.directLinks.insecure = { nullCipher: true };
+  if (c.directLinks)
+    c.directLinks.insecure = {
+      nullCipher: true,
+      noEchoCheck: true,
+      noTranscriptBinding: true,
+      reuseNonce1: true,
+    };
   for (const g of c.groupSecurity?.groups ?? [])
     g.insecure = {
       nullCipher: true,
@@ -279,7 +333,11 @@ export async function runThreatMatrix(opts: {
   const attacks = selected.filter((t) => !skip.has(t.id)).map((t) => t.id as AttackId);
   for (const [id, reason] of skip) opts.progress?.(`threat matrix: ${id} skipped: ${reason}`);
   // The scenario's adversary options (its insider) with the selected attacks.
-  const adversary = attacks.length ? { ...opts.scenario.adversary, attacks } : undefined;
+  // The relay attacks need the adversary in the path of a direct link.
+  const mitmDirectLink =
+    !!opts.scenario.adversary?.mitmDirectLink ||
+    attacks.some((a) => a === 'link-downgrade' || a === 'dsmc-replay');
+  const adversary = attacks.length ? { ...opts.scenario.adversary, attacks, mitmDirectLink } : undefined;
   const base: Scenario = { ...opts.scenario, adversary };
   const run = (s: Scenario) =>
     new Run({
@@ -347,10 +405,15 @@ by hand. The generator is deploy/attack.ts (live rows) and deploy/threat-coverag
 \`prosec attack [scenario] [--threat ID,...]\` runs the scenario (default scenarios/attack.yaml: a standard group with
 two calls and media, a ProSe Function-keyed group, restricted and open discovery, one direct link) twice, each time with
 an **adversary** node: its own OS process on the same PC5 multicast groups, holding none of the run's keys, running
-attack modules (nodes/adversary/). Two attacks need more than a radio on the groups: \`link-eavesdrop\` reads one-to-one
+attack modules (nodes/adversary/). Some attacks need more than a radio on the groups: \`link-eavesdrop\` reads one-to-one
 traffic, which is unicast UDP between two UE processes, through a passive tap — the adversary runs a real capture tool
 (dumpcap, tshark or tcpdump) on loopback filtered on the link UEs' PC5 ports and parses its libpcap stream
-(nodes/adversary/capture.ts); without such a tool the row is skipped with the reason. \`group-key-fetch\` is an
+(nodes/adversary/capture.ts); without such a tool the row is skipped with the reason. \`link-downgrade\` and
+\`dsmc-replay\` need the adversary in the path of the direct link (\`adversary.mitmDirectLink\`): the orchestrator gives
+both UEs of the first pair a port the adversary binds as their peer's address, as if it had won discovery, and it relays
+every frame between their real UDP ports; it rewrites the first Direct Communication Request's Supported_algs to
+128-NEA0/128-NIA1, and hands a UE a recorded DSMC before the fresh one of a later re-key (docs/direct-link.md).
+\`group-key-fetch\` is an
 insider: the adversary holds the credentials of a subscribed UE (\`adversary.insider\`; it enrolls and registers as that
 UE) and asks over PC3 for the key of a group that UE is not in. \`registration-flood\` uses the same insider certificate
 to flood the ProSe Function with PC3 registrations, each a new mutual-TLS connection, from 127.0.0.2 (another host's
@@ -365,9 +428,11 @@ signed with the insider's key, then sets up a call under that GMK on the group's
 INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\` /
 \`noRegistrationThrottle\`,
 \`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
-\`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\`). The evidence is counters: the adversary's own (status) and the
+\`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\` / \`noEchoCheck\` /
+\`noTranscriptBinding\` / \`reuseNonce1\`). The evidence is counters: the adversary's own (status) and the
 victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
-non-member, forged GMKs installed and media deciphered under them, registrations served — ground truth measured by each victim independently of the check under test). A row passes only if its
+non-member, forged GMKs installed and media deciphered under them, registrations served, direct link set-ups accepted with an
+altered offer or a replayed DSMC — ground truth measured by each victim independently of the check under test). A row passes only if its
 attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
 ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 

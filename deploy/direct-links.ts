@@ -43,13 +43,48 @@ export async function planDirectLinks(
       rate: d.rate,
       payloadBytes: d.payloadBytes,
       ...(d.rekeyEvery ? { rekeyEveryMs: d.rekeyEvery } : {}),
-      ...(d.insecure.nullCipher ? { insecure: { nullCipher: true } } : {}),
+      // Only the INSECURE knobs that are on (each is logged by the node).
+      ...(Object.values(d.insecure).some(Boolean)
+        ? { insecure: Object.fromEntries(Object.entries(d.insecure).filter(([, v]) => v)) }
+        : {}),
       kmsKeys,
     };
     out.set(a, { role: 'initiator', peerId: b, unicastPort: pa, peerPort: pb, ...common });
     out.set(b, { role: 'responder', peerId: a, unicastPort: pb, peerPort: pa, ...common });
   }
   return out;
+}
+
+/** Scenario adversary.mitmDirectLink: the adversary's relay port between the first pair's two UEs. */
+export interface MitmPlan {
+  port: number;
+  initiator: { id: string; port: number };
+  responder: { id: string; port: number };
+}
+
+/**
+ * Puts the adversary in the path of the first pair (scenario adversary.mitmDirectLink): both UEs get a port the
+ * adversary will bind as their peer's address — as if it had won discovery — so every frame of the link reaches
+ * it, and it relays them on (nodes/roles/adversary.ts). Changes the two UEs' configs in `links`.
+ */
+export async function planMitm(
+  s: Scenario,
+  links: Map<string, DirectLinkConfig>,
+): Promise<MitmPlan | undefined> {
+  if (!s.adversary?.mitmDirectLink) return undefined;
+  const first = [...links].find(([, c]) => c.role === 'initiator');
+  if (!first) return undefined;
+  const [initiator, ic] = first;
+  const rc = links.get(ic.peerId)!;
+  const port = await freeUdpPort();
+  const plan = {
+    port,
+    initiator: { id: initiator, port: ic.unicastPort },
+    responder: { id: ic.peerId, port: rc.unicastPort },
+  };
+  links.set(initiator, { ...ic, peerPort: port });
+  links.set(ic.peerId, { ...rc, peerPort: port });
+  return plan;
 }
 
 export interface DirectLinkSummary {
@@ -70,6 +105,19 @@ export interface DirectLinkSummary {
   integrityFailures: number;
   replaysDropped: number;
   rejected: Record<string, number>;
+  /** Failed link set-ups by cause (`rejected_by_peer:<cause>` when the peer named one). */
+  setupFailuresByCause: Record<string, number>;
+  /** Chosen_algs of the initiators' link set-ups (not re-keys): count. */
+  setupAlgs: Record<string, number>;
+  /** DSMCs accepted with an altered Supported_algs/policy (bidding down; 0 while the echo check runs). */
+  biddingDownAccepted: number;
+  /** DSMCs accepted whose Nonce_2 the link had already accepted (a replayed DSMC). */
+  dsmcReplaysAccepted: number;
+  /**
+   * Scenario adversary.mitmDirectLink: the pair the adversary sits between; the signalling-plane integrity failures
+   * at those two UEs are its injected DSMCs (expected, not a run problem).
+   */
+  mitm?: { initiator: string; responder: string; signallingIntegrityFailures: number };
   /** Scenario directLinks.revoke: pairs with a revoked UE, how many of their links came up (must be 0). */
   revoked?: { ues: string[]; pairs: number; linksUp: number; refusedCertRevoked: number };
 }
@@ -90,6 +138,7 @@ export function summariseDirectLinks(
   statuses: NodeStatus[],
   trafficSeconds: number,
   pairs: number,
+  mitm?: MitmPlan,
 ): DirectLinkSummary | undefined {
   if (!s.directLinks) return undefined;
   const withIds = statuses
@@ -103,8 +152,18 @@ export function summariseDirectLinks(
   const sum = (f: (d: DirectLinkStatus) => number) => dls.reduce((a, d) => a + f(d), 0);
   const setup: Record<string, number[]> = {};
   for (const d of dls) setup[d.method] = [...(setup[d.method] ?? []), ...d.setupMs];
+  const add = (into: Record<string, number>, from: Record<string, number> | undefined) => {
+    for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
+  };
   const rejected: Record<string, number> = {};
-  for (const d of dls) for (const [k, v] of Object.entries(d.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+  const setupFailuresByCause: Record<string, number> = {};
+  const setupAlgs: Record<string, number> = {};
+  for (const d of dls) {
+    add(rejected, d.rejected);
+    add(setupFailuresByCause, d.setupFailuresByCause);
+    if (d.role === 'initiator') add(setupAlgs, d.setupAlgs);
+  }
+  const mitmIds = mitm ? new Set([mitm.initiator.id, mitm.responder.id]) : new Set<string>();
   const received = sum((d) => d.packetsReceived);
   const sent = sum((d) => d.packetsSent);
   const userBytes = sum((d) => d.userBytesReceived);
@@ -124,6 +183,21 @@ export function summariseDirectLinks(
     integrityFailures: sum((d) => d.integrityFailures),
     replaysDropped: sum((d) => d.replaysDropped),
     rejected,
+    setupFailuresByCause,
+    setupAlgs,
+    biddingDownAccepted: sum((d) => d.biddingDownAccepted ?? 0),
+    dsmcReplaysAccepted: sum((d) => d.dsmcReplaysAccepted ?? 0),
+    ...(mitm
+      ? {
+          mitm: {
+            initiator: mitm.initiator.id,
+            responder: mitm.responder.id,
+            signallingIntegrityFailures: withIds
+              .filter((x) => mitmIds.has(x.id))
+              .reduce((a, x) => a + (x.d.integrityFailuresByPlane?.signalling ?? 0), 0),
+          },
+        }
+      : {}),
     ...(revokedSet.size > 0
       ? {
           revoked: {
@@ -147,7 +221,9 @@ export function directLinkProblems(d: DirectLinkSummary | undefined): string[] {
     p.push(`direct links: only ${d.linksUp - revokedUp} of ${d.pairs - revokedPairs} links came up`);
   if (revokedUp > 0) p.push(`direct links: ${revokedUp} links with a revoked certificate came up`);
   if (d.packetsLost > 0) p.push(`direct links: ${d.packetsLost} user packets lost`);
-  if (d.integrityFailures > 0) p.push(`direct links: ${d.integrityFailures} integrity failures`);
+  // A man in the middle's injected DSMCs fail integrity at its two UEs by design (threat matrix `dsmc-replay`).
+  const integrity = d.integrityFailures - (d.mitm?.signallingIntegrityFailures ?? 0);
+  if (integrity > 0) p.push(`direct links: ${integrity} integrity failures`);
   return p;
 }
 
@@ -170,6 +246,12 @@ export function formatDirectLinks(d: DirectLinkSummary | undefined): string[] {
       `  revoked certificates: ${d.revoked.ues.join(',')}: ${d.revoked.pairs} pairs, ${d.revoked.linksUp} of their links up (expected 0), refused with cert_revoked ${d.revoked.refusedCertRevoked} times`,
     );
   }
+  if (d.mitm)
+    lines.push(
+      `  man in the middle between ${d.mitm.initiator} and ${d.mitm.responder}: ${d.biddingDownAccepted} set-ups accepted with an altered offer, ${d.dsmcReplaysAccepted} replayed DSMCs accepted, ${d.mitm.signallingIntegrityFailures} signalling integrity failures (its injections)`,
+    );
+  const algs = Object.entries(d.setupAlgs ?? {});
+  if (algs.length) lines.push(`  set-up algorithms: ${algs.map(([k, v]) => `${k} x${v}`).join(' ')}`);
   const rej = Object.entries(d.rejected).filter(([, v]) => v > 0);
   if (rej.length) lines.push(`  dropped by cause: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return lines;

@@ -11,7 +11,9 @@ import {
   directLinkProblems,
   formatDirectLinks,
   freeUdpPort,
+  type MitmPlan,
   planDirectLinks,
+  planMitm,
   summariseDirectLinks,
 } from './direct-links.js';
 import {
@@ -169,6 +171,8 @@ export class Run {
   /** The run's Prometheus server (UpOptions.prometheus). */
   prometheusServer: PrometheusServer | undefined;
   private directLinkPairs = 0;
+  /** Scenario adversary.mitmDirectLink: the adversary's relay between the first direct link pair. */
+  private mitm: MitmPlan | undefined;
   private discoveryRevokedAtMs: number | undefined;
   /** The run's namespaces and bridge (UpOptions.netns). */
   netns: NetnsNetwork | undefined;
@@ -426,6 +430,7 @@ export class Run {
         port: kms.endpoints.keys!,
       });
       this.directLinkPairs = directLinks.size / 2;
+      this.mitm = await planMitm(s, directLinks);
       await planAdhocPorts(groupPlan, new Set(directLinks.keys()), freeUdpPort);
       const libp2pPeers =
         s.pc5.medium === 'libp2p'
@@ -471,6 +476,7 @@ export class Run {
             attacks: s.adversary.attacks,
             groups: net.addresses.map((address, i) => ({ address, port: net.ports[i]! })),
             unicastPorts: [...directLinks.values()].map((d) => d.unicastPort),
+            ...(this.mitm ? { mitm: this.mitm } : {}),
             captureSeconds: Math.ceil((s.readyTimeout + s.duration) / 1000) + 60,
           },
         });
@@ -862,7 +868,13 @@ export class Run {
     }
     const relay = summariseRelay(s, a.statuses, a.trafficSeconds > 0);
     if (relay) problems.push(...relay.problems);
-    const directLinks = summariseDirectLinks(s, a.statuses, a.trafficSeconds, this.directLinkPairs);
+    const directLinks = summariseDirectLinks(
+      s,
+      a.statuses,
+      a.trafficSeconds,
+      this.directLinkPairs,
+      this.mitm,
+    );
     if (a.trafficSeconds > 0) problems.push(...directLinkProblems(directLinks));
     const groupSecurity = summariseGroupSecurity(s, a.statuses, groupMembers(s));
     if (groupSecurity && a.trafficSeconds > 0) problems.push(...groupSecurity.problems);

@@ -105,12 +105,20 @@ const directLinksSchema = z
     revoke: z.array(nodeId).max(100).default([]),
     /**
      * INSECURE, for the threat matrix's control only (`prosec attack`): `nullCipher` makes every UE offer only
-     * 128-NEA0 in Supported_algs, so links are "ciphered" with the null algorithm (user data in clear).
+     * 128-NEA0 in Supported_algs, so links are "ciphered" with the null algorithm (user data in clear);
+     * `noEchoCheck`: UE_1 does not compare the DSMC's echoed Supported_algs/policy with what it sent;
+     * `noTranscriptBinding`: KD establishment (the certificate KD signatures) leaves Supported_algs/policy out;
+     * `reuseNonce1`: one Nonce_1 per link in every request, so a recorded DSMC verifies again.
      */
     insecure: z
-      .object({ nullCipher: z.boolean().default(false) })
+      .object({
+        nullCipher: z.boolean().default(false),
+        noEchoCheck: z.boolean().default(false),
+        noTranscriptBinding: z.boolean().default(false),
+        reuseNonce1: z.boolean().default(false),
+      })
       .strict()
-      .default({ nullCipher: false }),
+      .default({ nullCipher: false, noEchoCheck: false, noTranscriptBinding: false, reuseNonce1: false }),
   })
   .strict();
 
@@ -187,6 +195,11 @@ export const scenarioSchema = z
          * identity's ECCSI key, and serves forged I_MESSAGEs. Needs `insider` (the key it signs with).
          */
         rogueGroupManager: nodeId.optional(),
+        /**
+         * A man in the middle on the first direct link pair (`link-downgrade`, `dsmc-replay`): both UEs are given the
+         * adversary's PC5 unicast address as their peer (as if it had won discovery) and it relays every frame.
+         */
+        mitmDirectLink: z.boolean().default(false),
       })
       .strict()
       .optional(),
@@ -263,6 +276,19 @@ export const scenarioSchema = z
       if (problem)
         ctx.addIssue({ code: 'custom', path: ['adversary', 'rogueGroupManager'], message: problem });
     }
+    if (s.adversary?.mitmDirectLink && !s.directLinks)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['adversary', 'mitmDirectLink'],
+        message: 'a man in the middle on a direct link needs directLinks',
+      });
+    for (const [i, a] of (s.adversary?.attacks ?? []).entries())
+      if ((a === 'link-downgrade' || a === 'dsmc-replay') && !s.adversary?.mitmDirectLink)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['adversary', 'attacks', i],
+          message: `${a} needs the adversary in the path: set adversary.mitmDirectLink: true`,
+        });
     if (s.discovery) {
       for (const issue of checkDiscoveryScenario(s.discovery, ids, s.duration))
         ctx.addIssue({ code: 'custom', path: ['discovery', ...issue.path], message: issue.message });

@@ -62,8 +62,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
       'threat matrix row `registration-flood` (the insider floods PC3 registrations from 127.0.0.2 while the other UEs re-register every second: throttle vs `noRegistrationThrottle`); tests/procedures/discovery.test.ts (registration throttle); `npm run bench:registration-flood` measures legitimate registrations served during a 10x flood (docs/discovery.md)',
   },
   {
-    keyIssue: '#2.6',
-    threat: 'A UE registering another user’s ALUID',
+    keyIssue: '#2.4',
+    threat:
+      'Application registration for ProSe: a UE registering another user’s application-level user ID (ALUID)',
     status: 'tested (procedure/node level)',
     evidence: 'tests/deploy/discovery-up.test.ts: the impostor ue-5 is rejected (aluid_mismatch)',
   },
@@ -110,9 +111,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#4.1',
     threat: 'Man in the middle on link set-up: Supported_algs modified, security stripped; DSMC replayed',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/direct-link.test.ts: removed algorithm detected (echo_mismatch / signature), stripped protection (policy), tampered DSMC (mac), replayed DSMC (replay), wrong DKSI, revoked certificate. Live: not yet — the loopback tap is passive; injecting needs the adversary in the path (a relaying MITM between the two UEs’ unicast ports) or spoofed source ports (raw sockets)',
+      'threat matrix rows `link-downgrade` (the adversary relays the link between the two UEs and rewrites Supported_algs to NEA0/NIA1: KD signature and echo check vs noTranscriptBinding + noEchoCheck) and `dsmc-replay` (a recorded DSMC handed to a UE in a later re-key: Nonce_1 binding vs reuseNonce1); tests/procedures/insecure-controls.test.ts: each knob alone; tests/procedures/direct-link.test.ts: stripped protection (policy), tampered DSMC (mac), duplicate DSMC (replay), wrong DKSI, revoked certificate',
   },
   {
     keyIssue: '#4.2',
@@ -134,6 +135,21 @@ export const THREAT_COVERAGE: CoverageRow[] = [
     status: 'not testable in this emulation',
     evidence:
       'by design of solution #5.1 the relay is the EAP authenticator and receives the MSK from the AAA (RADIUS MS-MPPE keys), so a rogue relay holds the PC5 link key; it never sees K, CK/IK or the EMSK (docs/relay.md)',
+  },
+  {
+    keyIssue: '#3.3',
+    threat:
+      'One-to-many communication in decentralized mode: a group keyed among UEs without the network (ad-hoc GMK), a non-creator injecting a GMK, a removed member',
+    status: 'tested (procedure/node level)',
+    evidence:
+      'tests/procedures/adhoc-gmk.test.ts: the GMK travels over a real direct link (neither GMK nor group ID readable on the wire) and is accepted only from the link peer authenticated as the creator (not_creator), from the ad-hoc key space (wrong_key_space), unexpired; tests/deploy/group-up.test.ts group charlie: the removed member decrypts nothing after the creator re-keys over the links',
+  },
+  {
+    keyIssue: '#3.4',
+    threat: 'Key issue #3.4 of TR 33.833',
+    status: 'not tested yet',
+    evidence:
+      'the TR text reachable from this machine (its table of contents) names key issues #3.1 one-to-many between public safety UEs, #3.2 key distribution for group communications and #3.3 decentralized mode, but not the scope of #3.4, so no row can claim it; the one-to-many threats known here are the #3.1–#3.3 and LI rows',
   },
   {
     keyIssue: '#3 (LI contribution)',

@@ -44,6 +44,12 @@ export interface Attack {
    * the role starts the capture only when an attack has this method.
    */
   onCaptured?(frame: Pc5Frame): void;
+  /**
+   * Man in the middle on one direct link (scenario adversary.mitmDirectLink; nodes/roles/adversary.ts relays every
+   * frame between the two UEs): called for each relayed frame, heading `toward` one of them, while the traffic phase
+   * runs. Returns the frames to send on instead (modified, injected before it, or none), or undefined for as is.
+   */
+  onRelay?(frame: Pc5Frame, toward: RelayEnd): Pc5Frame[] | undefined;
   /** Called once when the traffic phase starts (attacks that act on their own rather than on frames). */
   start?(): void;
   /** PC3 requests to the adversary's rogue server (`rogueGroupManager`). */
@@ -53,5 +59,8 @@ export interface Attack {
   /** Counters shown in the threat matrix as evidence. */
   evidence(): Record<string, number>;
 }
+
+/** The two UEs of the link the adversary sits between: the one that sent the Direct Communication Request, the other. */
+export type RelayEnd = 'initiator' | 'responder';
 
 export type AttackFactory = (io: AttackIo) => Attack;

@@ -1,11 +1,13 @@
 // Attack modules by id (scenario `adversary.attacks`, docs/threat-matrix.md).
 import type { AttackFactory } from './attack.js';
 import { discoveryReplay } from './discovery-replay.js';
+import { dsmcReplay } from './dsmc-replay.js';
 import { gmkForgery } from './gmk-forgery.js';
 import { groupCallReplay } from './group-call-replay.js';
 import { groupEavesdrop } from './group-eavesdrop.js';
 import { groupKeyFetch } from './group-key-fetch.js';
 import { groupReplay } from './group-replay.js';
+import { linkDowngrade } from './link-downgrade.js';
 import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
 import { registrationFlood } from './registration-flood.js';
@@ -22,6 +24,8 @@ export const ATTACKS = {
   'group-key-fetch': groupKeyFetch,
   'registration-flood': registrationFlood,
   'gmk-forgery': gmkForgery,
+  'link-downgrade': linkDowngrade,
+  'dsmc-replay': dsmcReplay,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

@@ -8,9 +8,10 @@ import { parseBundle, validateBundle } from '../../crypto-core/kms-bundle.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
 import { Pc3Server } from '../../transport/pc3/server.js';
+import type { Pc5Frame } from '../../transport/pc5/frame.js';
 import { decodePc5Frame, Pc5FrameError } from '../../transport/pc5/frame.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
-import type { Attack, AttackIo } from '../adversary/attack.js';
+import type { Attack, AttackIo, RelayEnd } from '../adversary/attack.js';
 import { type LoopbackCapture, NO_CAPTURE_TOOL, startLoopbackCapture } from '../adversary/capture.js';
 import { ATTACK_IDS, ATTACKS, type AttackId } from '../adversary/index.js';
 import { kmsKeysClient } from '../runtime/enrollment.js';
@@ -34,6 +35,18 @@ const configSchema = z
      */
     insider: z
       .object({ ueId: z.string(), targetGroups: z.array(z.string()).max(64) })
+      .strict()
+      .optional(),
+    /**
+     * A man in the middle on one direct link (scenario adversary.mitmDirectLink, deploy/direct-links.ts planMitm):
+     * the port both UEs were given as their peer's, which the adversary binds, and the two UEs' own ports.
+     */
+    mitm: z
+      .object({
+        port: z.number().int().min(1).max(65535),
+        initiator: z.object({ id: z.string(), port: z.number().int().min(1).max(65535) }).strict(),
+        responder: z.object({ id: z.string(), port: z.number().int().min(1).max(65535) }).strict(),
+      })
       .strict()
       .optional(),
     /**
@@ -232,6 +245,59 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       );
     }
   }
+  // The man in the middle: a second PC5 socket on the port both UEs of the link take for their peer's. Every frame
+  // is relayed, from start-up to shutdown (so the link works as long as no attack touches it); attack modules with
+  // onRelay may change, inject or drop frames during the traffic phase.
+  const relayers = [...attacks.values()].filter((a) => a.onRelay);
+  const relayStats = { toResponder: 0, toInitiator: 0, injected: 0, dropped: 0, unknownSource: 0, errors: 0 };
+  let relay: UdpPc5Medium | undefined;
+  if (cfg.mitm) {
+    const m = cfg.mitm;
+    relay = new UdpPc5Medium({
+      l2Id: randomInt(1, 0xfffffe),
+      unicastPort: m.port,
+      metrics: pc5Sink(metrics),
+    });
+    await relay.start();
+    const out = relay;
+    out.onFrame((frame, meta) => {
+      if (meta.group) return;
+      const from = meta.from.port;
+      const toward: RelayEnd | undefined =
+        from === m.initiator.port ? 'responder' : from === m.responder.port ? 'initiator' : undefined;
+      if (!toward || meta.from.host !== '127.0.0.1') {
+        relayStats.unknownSource++;
+        return;
+      }
+      let frames: Pc5Frame[] = [frame];
+      if (active) for (const a of relayers) frames = frames.flatMap((f) => a.onRelay!(f, toward) ?? [f]);
+      if (frames.length === 0) relayStats.dropped++;
+      relayStats.injected += Math.max(0, frames.length - 1);
+      const to = { host: '127.0.0.1', port: toward === 'responder' ? m.responder.port : m.initiator.port };
+      for (const f of frames) {
+        try {
+          // The UEs' own L2 IDs, sequence numbers and flags: the relay is invisible at layer 2.
+          out.sendUnicast(to, {
+            type: f.type,
+            srcL2Id: f.srcL2Id,
+            dstL2Id: f.dstL2Id,
+            seq: f.seq,
+            flags: f.flags,
+            payload: f.payload,
+          });
+          if (toward === 'responder') relayStats.toResponder++;
+          else relayStats.toInitiator++;
+        } catch (e) {
+          relayStats.errors++;
+          log.warn({ err: (e as Error).message }, 'adversary relay send failed');
+        }
+      }
+    });
+    log.info(
+      { port: m.port, initiator: m.initiator.id, responder: m.responder.id },
+      'man in the middle on a direct link: relaying every frame between its two UEs',
+    );
+  } else if (relayers.length > 0) log.warn('relay attacks selected but no direct link to sit on (no mitm)');
   log.info({ attacks: cfg.attacks, groups: cfg.groups.length }, 'adversary listening on the PC5 groups');
   return {
     endpoints: { pc5: medium.unicastAddress.port, ...(roguePort ? { pc3: roguePort } : {}) },
@@ -256,6 +322,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
                 },
               }
             : {}),
+          ...(cfg.mitm ? { relay: { ...relayStats } } : {}),
         },
       },
     }),
@@ -268,6 +335,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       await Promise.all([...attacks.values()].map((a) => a.stop?.().catch(() => undefined)));
       await insiderPc3?.close();
       await rogueServer?.close(100);
+      await relay?.close();
       await medium.close();
     },
   };

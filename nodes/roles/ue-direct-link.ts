@@ -40,8 +40,19 @@ export const directLinkConfigSchema = z
     rate: z.number().nonnegative(),
     payloadBytes: z.number().int().min(16).max(1400),
     rekeyEveryMs: z.number().int().positive().optional(),
-    /** INSECURE (threat-matrix control): offer only 128-NEA0 (null ciphering) in Supported_algs. */
-    insecure: z.object({ nullCipher: z.boolean() }).strict().optional(),
+    /**
+     * INSECURE (threat-matrix controls, docs/threat-matrix.md): `nullCipher` offers only 128-NEA0 in Supported_algs;
+     * the others switch off one check of procedures/direct-link (DirectLinkInsecure).
+     */
+    insecure: z
+      .object({
+        nullCipher: z.boolean().optional(),
+        noEchoCheck: z.boolean().optional(),
+        noTranscriptBinding: z.boolean().optional(),
+        reuseNonce1: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     kmsKeys: endpointSchema,
   })
   .strict();
@@ -64,8 +75,16 @@ export interface DirectLinkStatus {
   rekeys: number;
   released: number;
   integrityFailures: number;
+  integrityFailuresByPlane: { signalling: number; user: number };
   replaysDropped: number;
   rejected: Record<string, number>;
+  /** Failed link set-ups (not re-keys) by cause; `rejected_by_peer:<cause>` when the peer's reject named one. */
+  setupFailuresByCause: Record<string, number>;
+  /** Chosen_algs of this UE's link set-ups (not re-keys), e.g. `128-NEA2/128-NIA2`: count. */
+  setupAlgs: Record<string, number>;
+  /** Ground truth for the threat matrix (DirectLinkCounters): DSMCs accepted with an altered offer / a used Nonce_2. */
+  biddingDownAccepted: number;
+  dsmcReplaysAccepted: number;
 }
 
 export interface UeDirectLinks {
@@ -120,12 +139,24 @@ export async function startUeDirectLinks(
   };
   if (cfg.insecure?.nullCipher)
     log.warn('INSECURE direct links offer only 128-NEA0 (null ciphering; threat-matrix control)');
+  if (cfg.insecure?.noEchoCheck)
+    log.warn(
+      'INSECURE direct links: the echoed Supported_algs/policy of a DSMC are not checked (threat-matrix control)',
+    );
+  if (cfg.insecure?.noTranscriptBinding)
+    log.warn(
+      'INSECURE direct links: KD establishment is not bound to Supported_algs/policy (threat-matrix control)',
+    );
+  if (cfg.insecure?.reuseNonce1)
+    log.warn('INSECURE direct links reuse one Nonce_1 per link (no DSMC freshness; threat-matrix control)');
+  const { nullCipher: _, ...checksOff } = cfg.insecure ?? {};
   const ep = new DirectLinkEndpoint({
     selfId: config.id,
     now: () => performance.now(),
     policy: cfg.policy,
     // Supported_algs bit n = 128-NEAn (procedures/direct-link/): NEA0 only; integrity (NIA1..3) unchanged.
     ...(cfg.insecure?.nullCipher ? { supportedAlgs: { nea: 0b0001, nia: 0b1110 } } : {}),
+    ...(Object.values(checksOff).some(Boolean) ? { insecure: checksOff } : {}),
     methods: {
       certificate: new CertificateKdMethod(certCreds),
       ...(bundle ? { identity: new IdentityKdMethod(config.id, bundle) } : {}),
@@ -147,6 +178,8 @@ export async function startUeDirectLinks(
     packetsSent: 0,
     packetsReceived: 0,
     released: 0,
+    setupFailuresByCause: {} as Record<string, number>,
+    setupAlgs: {} as Record<string, number>,
   };
 
   const handle = (outs: DirectLinkOutput[]) => {
@@ -171,6 +204,10 @@ export async function startUeDirectLinks(
               st.linksUp++;
             }
           } else if (!o.rekey) st.linksUp++;
+          if (!o.rekey) {
+            const algs = `128-NEA${o.algs.nea}/128-NIA${o.algs.nia}`;
+            st.setupAlgs[algs] = (st.setupAlgs[algs] ?? 0) + 1;
+          }
           log.info(
             { peer: o.peerId, method: o.method, rekey: o.rekey, setupMs: o.setupMs },
             'direct link up',
@@ -185,9 +222,14 @@ export async function startUeDirectLinks(
             { procedure: o.rekey ? 'direct_rekey' : 'direct_link', method: o.method, result: 'failed' },
             5,
           );
-          log.warn({ cause: o.cause, rekey: o.rekey }, 'direct link procedure failed');
+          log.warn(
+            { cause: o.cause, rekey: o.rekey, ...(o.peerCause ? { peerCause: o.peerCause } : {}) },
+            'direct link procedure failed',
+          );
           if (!o.rekey) {
             st.setupFailures++;
+            const cause = o.peerCause ? `${o.cause}:${o.peerCause}` : o.cause;
+            st.setupFailuresByCause[cause] = (st.setupFailuresByCause[cause] ?? 0) + 1;
             if (cfg.role === 'initiator' && attempts < MAX_SETUP_ATTEMPTS && trafficOn) connect();
           }
           break;
@@ -358,6 +400,9 @@ export async function startUeDirectLinks(
         userBytesReceived: c.protectedBytes.rx.user,
         rekeys: c.rekeys.manual + c.rekeys.count,
         integrityFailures: c.integrityFailures.signalling + c.integrityFailures.user,
+        integrityFailuresByPlane: { ...c.integrityFailures },
+        biddingDownAccepted: c.biddingDownAccepted,
+        dsmcReplaysAccepted: c.dsmcReplaysAccepted,
         replaysDropped: c.replaysDropped.signalling + c.replaysDropped.user,
         rejected: {
           ...(c.rejected as Record<string, number>),

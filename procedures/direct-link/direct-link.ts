@@ -67,6 +67,8 @@ export type DirectLinkOutput =
       /** Initiator: DCR sent to DSMC accepted; responder: DCR received to Complete accepted. */
       setupMs: number;
       initiator: boolean;
+      /** Chosen_algs of the new key set. */
+      algs: ChosenAlgs;
     }
   | { kind: 'data'; linkId: number; payload: Uint8Array }
   | { kind: 'rejected'; cause: DirectLinkCause; plane: Plane; linkId?: number }
@@ -90,6 +92,35 @@ export interface DirectLinkCounters {
   replaysDropped: Record<Plane, number>;
   rekeys: { manual: number; count: number };
   established: number;
+  /**
+   * Ground truth for the threat matrix, measured whatever the checks: DSMCs this UE accepted as UE_1 whose echoed
+   * Supported_algs or policy differed from what it sent (bidding down; 0 while the echo check runs) ...
+   */
+  biddingDownAccepted: number;
+  /**
+   * ... and whose Nonce_2 the link had already accepted (a replayed DSMC: an old KD-sess, COUNT from 0 again; counted
+   * here only, not as bidding down).
+   */
+  dsmcReplaysAccepted: number;
+}
+
+/**
+ * INSECURE, for the threat matrix's control run only (docs/threat-matrix.md); each switches off one defence and
+ * the node logs it as INSECURE. All off by default.
+ */
+export interface DirectLinkInsecure {
+  /** As UE_1: do not compare the DSMC's echoed Supported_algs and policy with what was sent. */
+  noEchoCheck?: boolean;
+  /**
+   * Do not bind KD establishment to Supported_algs and the policy: the KD methods get an empty transcript (the
+   * certificate KD signatures then leave them out). Both UEs of a link must agree.
+   */
+  noTranscriptBinding?: boolean;
+  /**
+   * Send one Nonce_1 per link in every request (as a UE with a broken random source would): KD-sess, and so the
+   * DSMC's MAC, no longer depend on a fresh value of this procedure, so a recorded DSMC verifies again.
+   */
+  reuseNonce1?: boolean;
 }
 
 export interface DirectLinkOptions {
@@ -118,6 +149,8 @@ export interface DirectLinkOptions {
    * expensive work. Defaults: 5/s per peer (burst 5), 50/s in total (burst 50).
    */
   identityKdRate?: { perPeer: number; total: number };
+  /** INSECURE threat-matrix controls (all off by default). */
+  insecure?: DirectLinkInsecure;
 }
 
 interface KeySet {
@@ -170,6 +203,10 @@ interface Link {
   active?: KeySet;
   previous?: KeySet;
   pending?: InitiatorPending | ResponderPending;
+  /** insecure.reuseNonce1: the link's one Nonce_1. */
+  fixedNonce1?: Uint8Array;
+  /** Nonce_2 values of the DSMCs accepted on this link as UE_1 (hex; bounded), for dsmcReplaysAccepted. */
+  acceptedNonce2?: Set<string>;
 }
 
 const ALL_ALGS: SupportedAlgs = { nea: 0b1111, nia: 0b1110 };
@@ -215,6 +252,8 @@ export function emptyCounters(): DirectLinkCounters {
     replaysDropped: planes(),
     rekeys: { manual: 0, count: 0 },
     established: 0,
+    biddingDownAccepted: 0,
+    dsmcReplaysAccepted: 0,
   };
 }
 
@@ -239,6 +278,7 @@ export class DirectLinkEndpoint {
       random: (n) => new Uint8Array(randomBytes(n)),
       wallClock: Date.now,
       identityKdRate: { perPeer: 5, total: 50 },
+      insecure: {},
       ...options,
     };
     this.identityTotal = new TokenBucket(this.opts.identityKdRate.total);
@@ -429,6 +469,11 @@ export class DirectLinkEndpoint {
     return b.take(now) && this.identityTotal.take(now);
   }
 
+  /** What KD establishment binds to (KdContext.transcript): Supported_algs and policy as sent in the request. */
+  private transcript(algs: SupportedAlgs, policy: SecurityPolicy): Uint8Array {
+    return this.opts.insecure.noTranscriptBinding ? new Uint8Array(0) : policyTranscript(algs, policy);
+  }
+
   private allocateCid(): number {
     for (;;) {
       const b = this.opts.random(2);
@@ -515,7 +560,11 @@ export class DirectLinkEndpoint {
     target?: string,
   ): DirectLinkOutput[] {
     const now = this.opts.now();
-    const nonce1 = this.opts.random(16);
+    let nonce1 = this.opts.random(16);
+    if (this.opts.insecure.reuseNonce1) {
+      link.fixedNonce1 ??= nonce1;
+      nonce1 = link.fixedNonce1;
+    }
     const supportedAlgs = this.opts.supportedAlgs;
     const policy = link.policy;
     const pending: InitiatorPending = {
@@ -549,7 +598,7 @@ export class DirectLinkEndpoint {
       if (!m) throw new Error(`KD method ${method} is not configured`);
       const run = m.initiate({
         nonce1,
-        transcript: policyTranscript(supportedAlgs, policy),
+        transcript: this.transcript(supportedAlgs, policy),
         target: link.peerId!,
         now: this.opts.wallClock(),
       });
@@ -690,7 +739,7 @@ export class DirectLinkEndpoint {
     const nonce2 = this.opts.random(16);
     const kdCtx = {
       nonce1: msg.nonce1!,
-      transcript: policyTranscript(supported, requested),
+      transcript: this.transcript(supported, requested),
       target: this.opts.selfId,
       now: this.opts.wallClock(),
     };
@@ -848,18 +897,26 @@ export class DirectLinkEndpoint {
     if (!p.kdRun && msg.kdId !== link.kd!.id) return [this.reject('unknown_kd', 'signalling', link.id)];
     // Bidding-down / MITM protection: what UE_2 saw must be exactly what UE_1 sent.
     const echoed = msg.echoedSupportedAlgs!;
-    if (
+    const altered =
       echoed.nea !== p.supportedAlgs.nea ||
       echoed.nia !== p.supportedAlgs.nia ||
-      !samePolicy(msg.echoedPolicy!, p.policy)
-    ) {
+      !samePolicy(msg.echoedPolicy!, p.policy);
+    if (altered && !this.opts.insecure.noEchoCheck)
       return [this.reject('echo_mismatch', 'signalling', link.id)];
-    }
     const { nea, nia } = msg.chosenAlgs!;
     if (!(p.supportedAlgs.nea & (1 << nea)) || !(p.supportedAlgs.nia & (1 << nia)))
       return [this.reject('echo_mismatch', 'signalling', link.id)];
     if (!link.kd || link.kd.key !== kd) {
       link.kd = { id: msg.kdId!, key: kd, method: p.method };
+    }
+    // Ground truth for the threat matrix (not a check: the checks above already ran or were switched off).
+    // A replayed DSMC counts as a replay only (whatever offer it echoes).
+    link.acceptedNonce2 ??= new Set();
+    const n2 = Buffer.from(msg.nonce2!).toString('hex');
+    if (link.acceptedNonce2.has(n2)) this.counters.dsmcReplaysAccepted++;
+    else {
+      if (altered) this.counters.biddingDownAccepted++;
+      if (link.acceptedNonce2.size < 256) link.acceptedNonce2.add(n2);
     }
     link.peerCid = msg.srcCid;
     link.peerId = peerId;
@@ -882,6 +939,7 @@ export class DirectLinkEndpoint {
       rekey: p.rekey,
       setupMs: this.opts.now() - p.startedAt,
       initiator: true,
+      algs: keys.algs,
     });
     return out;
   }
@@ -907,6 +965,7 @@ export class DirectLinkEndpoint {
         rekey: p.rekey,
         setupMs: this.opts.now() - p.startedAt,
         initiator: false,
+        algs: ks.algs,
       },
     ];
   }

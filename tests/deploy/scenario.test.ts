@@ -103,6 +103,37 @@ test('a bad scenario is rejected with the field path and the reason', () => {
   );
 });
 
+test('a man in the middle on a direct link needs direct links, and its attacks need it', () => {
+  rejects(
+    file(
+      'mitm.yaml',
+      'name: x\nroles: { ue: 2 }\nadversary: { attacks: [tracking], mitmDirectLink: true }\n',
+    ),
+    'adversary.mitmDirectLink',
+    /needs directLinks/,
+  );
+  rejects(
+    file(
+      'relay-attack.yaml',
+      'name: x\nroles: { ue: 2 }\ndirectLinks: { pairs: 1 }\nadversary: { attacks: [tracking, dsmc-replay] }\n',
+    ),
+    'adversary.attacks.1',
+    /mitmDirectLink: true/,
+  );
+  const ok = loadScenario(
+    file(
+      'mitm-ok.yaml',
+      'name: x\nroles: { ue: 2 }\ndirectLinks: { pairs: 1, insecure: { reuseNonce1: true } }\nadversary: { attacks: [link-downgrade], mitmDirectLink: true }\n',
+    ),
+  );
+  assert.deepEqual(ok.directLinks?.insecure, {
+    nullCipher: false,
+    noEchoCheck: false,
+    noTranscriptBinding: false,
+    reuseNonce1: true,
+  });
+});
+
 test('YAML syntax errors and missing files are reported with the file', () => {
   const p = file('syntax.yaml', 'name: x\nroles: [ue: 2\n');
   assert.throws(

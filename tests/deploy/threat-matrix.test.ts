@@ -13,7 +13,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   const dir = mkdtempSync(join(tmpdir(), 'prosec-attack-'));
   const out = join(dir, 'matrix');
   const run = runCli(['attack', '--json', '--runs-dir', join(dir, 'runs'), '--out', out], {
-    timeoutMs: 150_000,
+    timeoutMs: 240_000,
   });
   const { code } = await run.exit;
   const m = JSON.parse(run.stdout()) as ThreatMatrix;
@@ -33,6 +33,8 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     'open-impersonation',
     'group-call-replay',
     'link-eavesdrop',
+    'link-downgrade',
+    'dsmc-replay',
     'group-key-fetch',
     'registration-flood',
     'gmk-forgery',
@@ -46,6 +48,30 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     assert.equal(r.defended.succeeded, false, r.id);
     assert.equal(r.weakened.succeeded, true, r.id);
   }
+  // The man in the middle's rows rest on the victims' own counters: the defended run's direct link still came up
+  // (with the strongest algorithms) and carried its data; the control's UE_1 accepted the altered offer and a replay.
+  const summary = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+      directLinks: {
+        linksUp: number;
+        packetsLost: number;
+        setupAlgs: Record<string, number>;
+        biddingDownAccepted: number;
+        dsmcReplaysAccepted: number;
+        rejected: Record<string, number>;
+        mitm?: { initiator: string; responder: string };
+      };
+    };
+  const dd = summary(m.runs.defence).directLinks;
+  assert.equal(dd.linksUp, 1);
+  assert.equal(dd.packetsLost, 0);
+  assert.deepEqual(dd.setupAlgs, { '128-NEA2/128-NIA2': 1 });
+  assert.equal(dd.biddingDownAccepted + dd.dsmcReplaysAccepted, 0);
+  assert.ok((dd.rejected.signature ?? 0) >= 1 && (dd.rejected.mac ?? 0) >= 1);
+  assert.deepEqual(dd.mitm && [dd.mitm.initiator, dd.mitm.responder], ['ue-1', 'ue-2']);
+  const cd = summary(m.runs.control).directLinks;
+  assert.deepEqual(cd.setupAlgs, { '128-NEA0/128-NIA1': 1 });
+  assert.ok(cd.biddingDownAccepted >= 1 && cd.dsmcReplaysAccepted >= 1);
   assert.ok(existsSync(join(out, 'threat-matrix.json')));
   const passing = m.rows.length - skippable.length;
   assert.match(

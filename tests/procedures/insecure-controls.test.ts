@@ -6,12 +6,14 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
+import { downgradeRequest, relayedDsmc } from '../../nodes/adversary/link-downgrade.js';
 import {
   attachProseFunctionDiscovery,
   DEFAULT_THROTTLE,
 } from '../../nodes/roles/prose-function-discovery.js';
 import { GroupKeyService } from '../../nodes/roles/prose-function-group-keys.js';
 import { createNodeMetrics } from '../../nodes/runtime/metrics.js';
+import type { DirectLinkInsecure, DirectLinkOutput } from '../../procedures/direct-link/direct-link.js';
 import { decodeDiscovery, encodeDiscovery, signedPart } from '../../procedures/discovery/messages.js';
 import {
   ecdsaSigner,
@@ -35,6 +37,8 @@ import {
   signCallInit,
 } from '../../procedures/group/group-crypto.js';
 import { makeMessage } from '../../transport/pc3/messages.js';
+import type { Pc5Frame } from '../../transport/pc5/frame.js';
+import { endpoint, FakeClock, pump, type Sent } from './direct-link-fixtures.js';
 
 const SLOT = 1000;
 const T0 = 1_800_000_000_000;
@@ -228,4 +232,116 @@ test('GMK distribution: a forged I_MESSAGE (chosen all-zero GMK, signed with ano
     ok: false,
     reason: 'wrong_recipient',
   });
+});
+
+// ---- one-to-one direct links: a man in the middle on set-up (threat-matrix rows link-downgrade, dsmc-replay) ----
+
+/** The relayed signalling PDU as the adversary sees it (a PC5 frame around the direct link bytes). */
+const asFrame = (bytes: Uint8Array): Pc5Frame => ({
+  type: 'unicast_signalling',
+  flags: 0,
+  srcL2Id: 1,
+  dstL2Id: 2,
+  seq: 0,
+  payload: bytes,
+});
+/** The adversary's rewrite (nodes/adversary/link-downgrade.ts) as a pump tap. */
+const downgrade = (s: Sent) =>
+  s.plane === 'signalling' ? downgradeRequest(asFrame(s.bytes))?.payload : undefined;
+const establishedAt = (outs: { kind: string; at: string }[], at: string) =>
+  outs.find((o) => o.kind === 'established' && o.at === at) as
+    | (Extract<DirectLinkOutput, { kind: 'established' }> & { at: string })
+    | undefined;
+
+async function linkPair(insecure: DirectLinkInsecure) {
+  const clock = new FakeClock();
+  const over = Object.keys(insecure).length ? { insecure } : {};
+  const A = await endpoint('mary', over, clock);
+  const B = await endpoint('john', over, clock);
+  return { A, B, eps: { mary: A, john: B } };
+}
+
+test('direct link bidding down: a rewritten Supported_algs is refused by the KD signature and the echo check; only with both off does the link come up with NEA0/NIA1', async () => {
+  const attempt = async (insecure: DirectLinkInsecure, attacked = true) => {
+    const { A, B, eps } = await linkPair(insecure);
+    const r = A.connect('john', 'john', 'certificate');
+    const outs = pump(eps, 'mary', r.out, attacked ? downgrade : undefined);
+    return { A, B, up: establishedAt(outs, 'mary') };
+  };
+  // Defaults: UE_2 checks UE_1's signature over the offer it received.
+  const d = await attempt({});
+  assert.equal(d.up, undefined);
+  assert.equal(d.B.counters.rejected.signature, 1);
+  assert.equal(d.A.counters.biddingDownAccepted, 0);
+  // The echo check alone off: the signature still refuses it.
+  const e = await attempt({ noEchoCheck: true });
+  assert.equal(e.up, undefined);
+  assert.equal(e.B.counters.rejected.signature, 1);
+  // The transcript binding alone off: UE_2 goes ahead, UE_1's echo check refuses the DSMC.
+  const t = await attempt({ noTranscriptBinding: true });
+  assert.equal(t.up, undefined);
+  assert.equal(t.B.counters.rejected.signature, undefined);
+  assert.equal(t.A.counters.rejected.echo_mismatch, 1);
+  // Both off: the attacker's algorithms, counted as bidding down by UE_1.
+  const both = await attempt({ noEchoCheck: true, noTranscriptBinding: true });
+  assert.deepEqual(both.up?.algs, { nea: 0, nia: 1 });
+  assert.equal(both.A.counters.biddingDownAccepted, 1);
+  // Without the attacker the knobs change nothing visible: the strongest algorithms, no bidding down.
+  const clean = await attempt({ noEchoCheck: true, noTranscriptBinding: true }, false);
+  assert.deepEqual(clean.up?.algs, { nea: 2, nia: 2 });
+  assert.equal(clean.A.counters.biddingDownAccepted, 0);
+});
+
+test('direct link bidding down with the relay MSK KD (no signature): the echo check is the defence, noEchoCheck alone turns it off', async () => {
+  for (const noEchoCheck of [false, true]) {
+    const { A, B, eps } = await linkPair(noEchoCheck ? { noEchoCheck } : {});
+    const msk = randomBytes(64);
+    A.addRelayMsk(msk, 3);
+    B.addRelayMsk(msk, 3);
+    const outs = pump(eps, 'mary', A.connect('john', 'john', 'msk', 3).out, downgrade);
+    if (noEchoCheck) {
+      assert.deepEqual(establishedAt(outs, 'mary')?.algs, { nea: 0, nia: 1 });
+      assert.equal(A.counters.biddingDownAccepted, 1);
+    } else {
+      assert.equal(establishedAt(outs, 'mary'), undefined);
+      assert.equal(A.counters.rejected.echo_mismatch, 1);
+    }
+  }
+});
+
+test('DSMC replayed into a later re-key: `mac` by default (KD-sess bound to a fresh Nonce_1); reuseNonce1 accepts it and re-installs the old key set', async () => {
+  const run = async (insecure: DirectLinkInsecure) => {
+    const { A, B, eps } = await linkPair(insecure);
+    const log: Sent[] = [];
+    const { linkId, out } = A.connect('john', 'john', 'certificate');
+    pump(eps, 'mary', out, undefined, log);
+    const recorded = log.find((s) => s.peer === 'mary' && relayedDsmc(asFrame(s.bytes)))!;
+    const oldDksi = relayedDsmc(asFrame(recorded.bytes))!.dksi;
+    // During the first re-key the recorded DSMC names the key set in use: the DKSI check refuses it either way.
+    const first = A.rekey(linkId);
+    assert.deepEqual(
+      A.receiveSignalling('john', recorded.bytes.slice()).map((o) => o.kind === 'rejected' && o.cause),
+      ['wrong_dksi'],
+    );
+    pump(eps, 'mary', first);
+    // Two more key sets (one re-key from each side): the recorded DKSI is neither active nor previous at Mary.
+    pump(eps, 'john', B.rekey(B.linkIds()[0]!));
+    const third = A.rekey(linkId);
+    const r = A.receiveSignalling('john', recorded.bytes.slice());
+    return { A, linkId, third, r, oldDksi, eps };
+  };
+  const d = await run({});
+  assert.deepEqual(
+    d.r.map((o) => o.kind === 'rejected' && o.cause),
+    ['mac'],
+  );
+  assert.equal(d.A.counters.dsmcReplaysAccepted, 0);
+  // The genuine DSMC still completes the re-key.
+  const outs = pump(d.eps, 'mary', d.third);
+  assert.equal(establishedAt(outs, 'mary')?.rekey, true);
+  const c = await run({ reuseNonce1: true });
+  assert.ok(c.r.some((o) => o.kind === 'established' && o.rekey));
+  assert.equal(c.A.counters.dsmcReplaysAccepted, 1);
+  assert.equal(c.A.counters.biddingDownAccepted, 0);
+  assert.equal(c.A.describe(c.linkId)!.dksi, c.oldDksi, 'the old key set is back in use');
 });
