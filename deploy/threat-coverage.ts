@@ -160,11 +160,20 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   },
 ];
 
+/** Sort key of a key issue label: '#2.4' -> 2.04, '#3 (LI contribution)' -> 3.99, 'relay (#5.1)' -> 5.01. */
+function issueOrder(label: string): number {
+  const m = /#(\d+)(?:\.(\d+))?/.exec(label);
+  if (!m) return 99;
+  return Number(m[1]) + (m[2] === undefined ? 0.99 : Number(m[2]) / 100);
+}
+
 export function coverageMarkdown(rows: CoverageRow[] = THREAT_COVERAGE): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
+  // In key issue order (stable: rows of one key issue keep their order).
+  const sorted = [...rows].sort((a, b) => issueOrder(a.keyIssue) - issueOrder(b.keyIssue));
   return [
     '| key issue | threat | status | evidence |',
     '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.keyIssue} | ${cell(r.threat)} | ${r.status} | ${cell(r.evidence)} |`),
+    ...sorted.map((r) => `| ${r.keyIssue} | ${cell(r.threat)} | ${r.status} | ${cell(r.evidence)} |`),
   ].join('\n');
 }
