@@ -505,16 +505,21 @@ UEs re-register every second (scenario \`traffic.reRegisterEvery\`) and count wh
 (\`adversary.rogueGroupManager\`; the adversary then starts before the UEs): it holds a group-manager TLS certificate
 of the run's CA, as any group management server of the deployment would, so the UE's TLS checks pass, but not the
 group identity's ECCSI key (the KMS refuses it); it answers with a forged I_MESSAGE carrying an all-zero GMK,
-signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media. Run 1 has the defences as configured; run 2 is the
+signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media.
+\`rogue-relay\` runs in a scenario of its own, scenarios/attack-relay.yaml (an AAA, a network sink, one UE-to-network
+relay and three remote UEs; in the main scenario a relay would slow every other row), as a second pair of runs whose
+rows are merged into the matrix: the relay itself is the attacker (\`relay.rogue\`: relay-1, the EAP pass-through
+authenticator of solution #5.1, flips one bit of AT_MAC in every EAP-Request/AKA'-Challenge it forwards to a remote
+UE, logged ROGUE). Each pair: run 1 has the defences as configured; run 2 is the
 **control**, with every defence under test switched off by options that exist only for this purpose and are logged as
 INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\` /
 \`noRegistrationThrottle\`,
 \`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
 \`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\` / \`noEchoCheck\` /
-\`noTranscriptBinding\` / \`reuseNonce1\`). The evidence is counters: the adversary's own (status) and the
+\`noTranscriptBinding\` / \`reuseNonce1\`, \`relay.insecure.peerSkipsAtMac\`). The evidence is counters: the adversary's own (status) and the
 victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
 non-member, forged GMKs installed and media deciphered under them, registrations served, direct link set-ups accepted with an
-altered offer or a replayed DSMC — ground truth measured by each victim independently of the check under test). A row passes only if its
+altered offer or a replayed DSMC, challenges processed with a bad AT_MAC and remote UE failures by cause — ground truth measured by each victim independently of the check under test). A row passes only if its
 attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
 ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 
