@@ -27,6 +27,11 @@ export interface ThreatDefinition {
   evaluate(s: RunSummary): ThreatEvidence;
   /** Why this attack cannot run on this host (the row is then skipped with the reason), if it cannot. */
   unavailable?(): string | undefined;
+  /**
+   * The scenario the row runs in, when not the main one (scenarios/NAME.yaml, run twice on its own): rows whose
+   * attack needs nodes the main scenario does not have (a relay) and would slow every other row.
+   */
+  scenario?: string;
 }
 
 const ev = (s: RunSummary, attack: string): Record<string, number> => s.adversary?.[attack] ?? {};
@@ -277,6 +282,32 @@ export const THREATS: ThreatDefinition[] = [
       };
     },
   },
+  {
+    id: 'rogue-relay',
+    keyIssue: 'relay (#5.1)',
+    scenario: 'attack-relay',
+    threat:
+      "A rogue UE-to-network relay (the EAP pass-through authenticator of solution #5.1) tampers with the EAP-Request/AKA'-Challenge it forwards to a remote UE (one bit of AT_MAC flipped)",
+    defence:
+      "the remote UE's EAP-AKA' peer verifies AT_MAC under K_aut (RFC 4187 10.15 / RFC 5448) before answering: a tampered challenge is Client-Error `bad_mac`, the AAA rejects, no MSK and no PC5 link key",
+    control:
+      "relay.insecure.peerSkipsAtMac: true (the remote UEs' peer processes a challenge whose AT_MAC fails)",
+    expected:
+      'no tampered challenge accepted (each remote UE fails `bad_mac`, none authenticated); control: tampered challenges accepted',
+    evaluate(s) {
+      const r = s.relay;
+      const tampered = r?.tamperedChallenges ?? 0;
+      const accepted = r?.badMacAccepted ?? 0;
+      const causes =
+        Object.entries(r?.failuresByCause ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none';
+      return {
+        observed: `rogue relay-1 tampered ${tampered} challenges; remote UEs accepted ${accepted} challenges with a bad AT_MAC; authentication failures: ${causes}; ${r?.authenticated ?? 0} of ${r?.remoteUes ?? 0} remote UEs authenticated (PC5 link keys installed)`,
+        succeeded: tampered >= 1 && accepted >= 1,
+      };
+    },
+  },
 ];
 
 /** The control: the same scenario with every defence under test switched off. */
@@ -301,6 +332,7 @@ export function weakened(s: Scenario): Scenario {
       anyoneMayFetch: true,
       skipGmkSignatureCheck: true,
     };
+  if (c.relay) c.relay.insecure = { peerSkipsAtMac: true };
   return { ...c, name: `${s.name}-control` };
 }
 
@@ -314,60 +346,105 @@ export type ThreatRow = Omit<ThreatDefinition, 'evaluate' | 'unavailable'> & {
 
 export interface ThreatMatrix {
   generatedAt: string;
+  /** The scenarios run (the main one first), comma-separated. */
   scenario: string;
+  /** The main scenario's two runs (or, if only rows of another scenario were selected, that scenario's). */
   runs: { defence: string; control: string };
+  /** Every scenario's two runs, by scenario name (the main one and e.g. `attack-relay`). */
+  runsByScenario: Record<string, { defence: string; control: string }>;
   ok: boolean;
   problems: string[];
   rows: ThreatRow[];
 }
 
+export interface ThreatScenario {
+  scenario: Scenario;
+  scenarioFile: string;
+}
+
 export async function runThreatMatrix(opts: {
   scenario: Scenario;
   scenarioFile: string;
+  /** Scenarios of the rows that do not run in the main one (ThreatDefinition.scenario), by name. */
+  otherScenarios?: Record<string, ThreatScenario>;
   runsDir: string;
   threats?: string[];
   progress?: (line: string) => void;
 }): Promise<ThreatMatrix> {
   const selected = THREATS.filter((t) => !opts.threats || opts.threats.includes(t.id));
   const skip = new Map(selected.map((t) => [t.id, t.unavailable?.()] as const).filter(([, r]) => r));
-  const attacks = selected.filter((t) => !skip.has(t.id)).map((t) => t.id as AttackId);
+  // Rows of another scenario: run in it if given, else skipped with the reason.
+  for (const t of selected)
+    if (t.scenario && !opts.otherScenarios?.[t.scenario] && !skip.has(t.id))
+      skip.set(t.id, `needs scenario ${t.scenario} (scenarios/${t.scenario}.yaml)`);
   for (const [id, reason] of skip) opts.progress?.(`threat matrix: ${id} skipped: ${reason}`);
-  // The scenario's adversary options (its insider) with the selected attacks.
-  // The relay attacks need the adversary in the path of a direct link.
-  const mitmDirectLink =
-    !!opts.scenario.adversary?.mitmDirectLink ||
-    attacks.some((a) => a === 'link-downgrade' || a === 'dsmc-replay');
-  const adversary = attacks.length ? { ...opts.scenario.adversary, attacks, mitmDirectLink } : undefined;
-  const base: Scenario = { ...opts.scenario, adversary };
-  const run = (s: Scenario) =>
+  const run = (s: Scenario, scenarioFile: string) =>
     new Run({
       scenario: s,
-      scenarioFile: opts.scenarioFile,
+      scenarioFile,
       runsDir: opts.runsDir,
       ...(opts.progress ? { progress: opts.progress } : {}),
     }).execute();
-  opts.progress?.('threat matrix: defended run');
-  const d = await run(base);
-  opts.progress?.('threat matrix: control run (defences off)');
-  const c = await run(weakened(base));
-  const problems = [
-    ...d.problems.map((p) => `defended run: ${p}`),
-    ...c.problems
-      // The control run's own checks may flag what the weakening allows; only failures to run count.
-      .filter((p) => /never became ready|died|aborted|failed during/.test(p))
-      .map((p) => `control run: ${p}`),
-  ];
-  const rows = selected.map(({ evaluate, unavailable: _, ...t }): ThreatRow => {
-    const defended = evaluate(d);
-    const weak = evaluate(c);
-    const skipped = skip.get(t.id);
-    if (skipped) return { ...t, defended, weakened: weak, pass: false, skipped };
-    return { ...t, defended, weakened: weak, pass: !defended.succeeded && weak.succeeded };
-  });
+  /** The defended and the control run of one scenario, and the rows evaluated on them. */
+  const group = async (ts: ThreatDefinition[], sc: ThreatScenario, label: string) => {
+    const attacks = ts.filter((t) => !t.scenario && !skip.has(t.id)).map((t) => t.id as AttackId);
+    // The scenario's adversary options (its insider) with the selected attacks.
+    // The relay attacks need the adversary in the path of a direct link.
+    const mitmDirectLink =
+      !!sc.scenario.adversary?.mitmDirectLink ||
+      attacks.some((a) => a === 'link-downgrade' || a === 'dsmc-replay');
+    const adversary = attacks.length ? { ...sc.scenario.adversary, attacks, mitmDirectLink } : undefined;
+    const base: Scenario = { ...sc.scenario, adversary };
+    opts.progress?.(`threat matrix: defended run (${label})`);
+    const d = await run(base, sc.scenarioFile);
+    opts.progress?.(`threat matrix: control run (${label}, defences off)`);
+    const c = await run(weakened(base), sc.scenarioFile);
+    const problems = [
+      ...d.problems.map((p) => `defended run (${label}): ${p}`),
+      ...c.problems
+        // The control run's own checks may flag what the weakening allows; only failures to run count.
+        .filter((p) => /never became ready|died|aborted|failed during/.test(p))
+        .map((p) => `control run (${label}): ${p}`),
+    ];
+    const rows = ts.map(({ evaluate, unavailable: _, ...t }): ThreatRow => {
+      const defended = evaluate(d);
+      const weak = evaluate(c);
+      const skipped = skip.get(t.id);
+      if (skipped) return { ...t, defended, weakened: weak, pass: false, skipped };
+      return { ...t, defended, weakened: weak, pass: !defended.succeeded && weak.succeeded };
+    });
+    return { name: sc.scenario.name, runs: { defence: d.runDir, control: c.runDir }, problems, rows };
+  };
+  // The main scenario runs if any of its rows is selected; each other scenario if one of its rows can run.
+  const groups: { ts: ThreatDefinition[]; sc: ThreatScenario }[] = [];
+  const main = selected.filter((t) => !t.scenario);
+  if (main.length) groups.push({ ts: main, sc: opts });
+  for (const [name, sc] of Object.entries(opts.otherScenarios ?? {})) {
+    const ts = selected.filter((t) => t.scenario === name);
+    if (ts.some((t) => !skip.has(t.id))) groups.push({ ts, sc });
+  }
+  const done = [];
+  for (const g of groups) done.push(await group(g.ts, g.sc, g.sc.scenario.name));
+  // Rows skipped without a run (their scenario not given) are evaluated on nothing.
+  const none: ThreatEvidence = { observed: 'not run', succeeded: false };
+  const byId = new Map(done.flatMap((g) => g.rows).map((r) => [r.id, r] as const));
+  const rows = selected.map(
+    ({ evaluate: _e, unavailable: _u, ...t }): ThreatRow =>
+      byId.get(t.id) ?? {
+        ...t,
+        defended: none,
+        weakened: none,
+        pass: false,
+        skipped: skip.get(t.id) ?? 'not run',
+      },
+  );
+  const problems = done.flatMap((g) => g.problems);
+  const runsByScenario = Object.fromEntries(done.map((g) => [g.name, g.runs]));
   return {
     generatedAt: new Date().toISOString(),
-    scenario: opts.scenario.name,
-    runs: { defence: d.runDir, control: c.runDir },
+    scenario: done.map((g) => g.name).join(', ') || opts.scenario.name,
+    runs: done[0]?.runs ?? { defence: '', control: '' },
+    runsByScenario,
     ok: problems.length === 0 && rows.every((r) => r.pass || r.skipped),
     problems,
     rows,
@@ -380,7 +457,12 @@ export function threatMatrixMarkdown(m: ThreatMatrix): string {
   const skipped = m.rows.filter((r) => r.skipped).length;
   const result = (r: ThreatRow) => (r.skipped ? `skipped: ${cell(r.skipped)}` : r.pass ? 'pass' : '**FAIL**');
   const lines = [
-    `Live threat matrix (\`prosec attack\`, scenario \`${m.scenario}\`, ${m.generatedAt}): ${m.rows.filter((r) => r.pass).length} of ${m.rows.length} rows pass${skipped ? `, ${skipped} skipped` : ''}.`,
+    `Live threat matrix (\`prosec attack\`, scenario${m.scenario.includes(',') ? 's' : ''} ${m.scenario
+      .split(', ')
+      .map((n) => `\`${n}\``)
+      .join(
+        ' and ',
+      )}, ${m.generatedAt}): ${m.rows.filter((r) => r.pass).length} of ${m.rows.length} rows pass${skipped ? `, ${skipped} skipped` : ''}.`,
     '',
     '| key issue | threat | defence under test | against the defence | against the control (defence off) | result |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -423,16 +505,21 @@ UEs re-register every second (scenario \`traffic.reRegisterEvery\`) and count wh
 (\`adversary.rogueGroupManager\`; the adversary then starts before the UEs): it holds a group-manager TLS certificate
 of the run's CA, as any group management server of the deployment would, so the UE's TLS checks pass, but not the
 group identity's ECCSI key (the KMS refuses it); it answers with a forged I_MESSAGE carrying an all-zero GMK,
-signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media. Run 1 has the defences as configured; run 2 is the
+signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media.
+\`rogue-relay\` runs in a scenario of its own, scenarios/attack-relay.yaml (an AAA, a network sink, one UE-to-network
+relay and three remote UEs; in the main scenario a relay would slow every other row), as a second pair of runs whose
+rows are merged into the matrix: the relay itself is the attacker (\`relay.rogue\`: relay-1, the EAP pass-through
+authenticator of solution #5.1, flips one bit of AT_MAC in every EAP-Request/AKA'-Challenge it forwards to a remote
+UE, logged ROGUE). Each pair: run 1 has the defences as configured; run 2 is the
 **control**, with every defence under test switched off by options that exist only for this purpose and are logged as
 INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noReplayProtection\` / \`acceptUnsigned\` /
 \`noRegistrationThrottle\`,
 \`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
 \`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\` / \`noEchoCheck\` /
-\`noTranscriptBinding\` / \`reuseNonce1\`). The evidence is counters: the adversary's own (status) and the
+\`noTranscriptBinding\` / \`reuseNonce1\`, \`relay.insecure.peerSkipsAtMac\`). The evidence is counters: the adversary's own (status) and the
 victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
 non-member, forged GMKs installed and media deciphered under them, registrations served, direct link set-ups accepted with an
-altered offer or a replayed DSMC — ground truth measured by each victim independently of the check under test). A row passes only if its
+altered offer or a replayed DSMC, challenges processed with a bad AT_MAC and remote UE failures by cause — ground truth measured by each victim independently of the check under test). A row passes only if its
 attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
 ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 

@@ -23,7 +23,8 @@ const USAGE = `usage:
       Checks a scenario file and prints the resolved scenario.
   prosec attack [scenario.yaml] [--threat ID,...] [--out DIR] [--runs-dir DIR] [--json] [--docs FILE]
       Runs live attacks by an adversary process against the defences and against a weakened control, and writes
-      the threat matrix (default scenario: scenarios/attack.yaml; docs/threat-matrix.md). Exit 1 if a row fails.
+      the threat matrix (default scenario: scenarios/attack.yaml; rogue-relay runs scenarios/attack-relay.yaml;
+      docs/threat-matrix.md). Exit 1 if a row fails.
   prosec exposure [--leak-at 10.5h] [--detect-after 30m] [--json] [--docs FILE]  (all options: prosec exposure --help)
       Key freshness / lawful interception: what one member's leaked credentials expose under pre-provisioned-only
       keys vs a fresh GSK per call, before and after re-provisioning (docs/li-exposure.md).
@@ -98,10 +99,22 @@ async function attack(args: string[]): Promise<number> {
   }
   const file = resolve(positionals[0] ?? join(dirname(DEFAULT_SCENARIO_FILE), 'attack.yaml'));
   const scenario = loadScenario(file);
+  // Rows that run in a scenario of their own (e.g. rogue-relay: scenarios/attack-relay.yaml), if selected.
+  const otherScenarios = Object.fromEntries(
+    [
+      ...new Set(
+        THREATS.filter((t) => t.scenario && (!threats || threats.includes(t.id))).map((t) => t.scenario!),
+      ),
+    ].map((name) => {
+      const f = join(dirname(DEFAULT_SCENARIO_FILE), `${name}.yaml`);
+      return [name, { scenario: loadScenario(f), scenarioFile: f }];
+    }),
+  );
   const runsDir = resolve(values['runs-dir'] ?? 'runs');
   const m = await runThreatMatrix({
     scenario,
     scenarioFile: file,
+    otherScenarios,
     runsDir,
     ...(threats ? { threats } : {}),
     progress: (l) => console.error(l),

@@ -562,11 +562,13 @@ export class Run {
           address: net.addresses[0]!.replace(/\.\d+$/, '.250'),
           port: await freeUdpPort(),
         };
-        const relayNodes = relayPlan.relays.map((r) =>
+        const relayNodes = relayPlan.relays.map((r, i) =>
           this.spawn({
             role: 'relay',
             id: r.id,
             roleConfig: {
+              // relay-1 is rogue (scenario relay.rogue, threat-matrix row rogue-relay).
+              ...(i === 0 && s.relay?.rogue ? { rogue: s.relay.rogue } : {}),
               aaa: { host: '127.0.0.1', port: aaa.endpoints.radius! },
               secret: relayPlan.secret,
               network: { host: '127.0.0.1', port: network.endpoints.userPlane! },

@@ -28,6 +28,10 @@ export function planRelay(s: Scenario): RelayPlan | undefined {
     const wrongKey = i >= r.remoteUes - r.wrongKeyUes;
     const staleSqn = !wrongKey && i < r.staleSqnUes;
     const relayIndex = i % r.relays;
+    // Behind the rogue relay-1 (scenario relay.rogue) authentication must fail, unless the peer skips the AT_MAC
+    // check (the control) and only AT_MAC was tampered with.
+    const skipAtMac = r.insecure?.peerSkipsAtMac ?? false;
+    const tampered = !!r.rogue && relayIndex === 0 && !(r.rogue.tamper === 'at_mac' && skipAtMac);
     remoteUes.push({
       id: `remote-ue-${i + 1}`,
       relayIndex,
@@ -38,7 +42,8 @@ export function planRelay(s: Scenario): RelayPlan | undefined {
         usimSeq: staleSqn ? 5000 : 0,
         rsc: relays[relayIndex]!.rsc,
         traffic: { rate: r.userData.rate, payloadBytes: r.userData.payloadBytes },
-        expectFailure: wrongKey,
+        expectFailure: wrongKey || tampered,
+        ...(skipAtMac ? { insecure: { skipAtMac } } : {}),
       },
     });
   }
@@ -52,6 +57,12 @@ export interface RelaySummary {
   expectedFailures: number;
   unexpected: string[];
   resynchronised: number;
+  /** Remote UEs whose authentication failed, by the peer's cause (e.g. bad_mac, autn_mac_failure). */
+  failuresByCause: Record<string, number>;
+  /** Challenges the remote UEs' peers processed although AT_MAC failed (only with relay.insecure.peerSkipsAtMac). */
+  badMacAccepted: number;
+  /** EAP-Request/AKA'-Challenge messages a rogue relay (relay.rogue) forwarded with a flipped bit. */
+  tamperedChallenges: number;
   keySetupMs: { p50?: number; p99?: number; max?: number };
   userData: { sent: number; received: number; rttP50Ms?: number; rttP99Ms?: number };
   relayedBytes: { uplink: number; downlink: number };
@@ -81,6 +92,8 @@ export function summariseRelay(
   let authenticated = 0;
   let expectedFailures = 0;
   let resynchronised = 0;
+  let badMacAccepted = 0;
+  const failuresByCause: Record<string, number> = {};
   const keySetup: number[] = [];
   const rtt50: number[] = [];
   const rtt99: number[] = [];
@@ -93,6 +106,11 @@ export function summariseRelay(
     if ((det.authenticated as boolean) === (det.expectFailure as boolean)) unexpected.push(x.id);
     if (typeof det.keySetupMs === 'number') keySetup.push(det.keySetupMs);
     if ((det.syncFailures as number) > 0 && det.authenticated) resynchronised++;
+    badMacAccepted += (det.badMacAccepted as number) ?? 0;
+    if (det.state === 'failed') {
+      const cause = typeof det.failure === 'string' ? det.failure : 'unknown';
+      failuresByCause[cause] = (failuresByCause[cause] ?? 0) + 1;
+    }
     if (typeof det.rttP50Ms === 'number') rtt50.push(det.rttP50Ms);
     if (typeof det.rttP99Ms === 'number') rtt99.push(det.rttP99Ms);
     sent += (det.sent as number) ?? 0;
@@ -113,6 +131,9 @@ export function summariseRelay(
     expectedFailures,
     unexpected,
     resynchronised,
+    failuresByCause,
+    badMacAccepted,
+    tamperedChallenges: sum('tamperedChallenges'),
     keySetupMs: { p50: pct(keySetup, 50), p99: pct(keySetup, 99), max: pct(keySetup, 100) },
     userData: { sent, received, rttP50Ms: pct(rtt50, 50), rttP99Ms: pct(rtt99, 99) },
     relayedBytes: { uplink: sum('upBytes'), downlink: sum('downBytes') },
@@ -138,6 +159,15 @@ export function formatRelaySummary(r: RelaySummary): string[] {
       (r.resynchronised ? `, ${r.resynchronised} after SQN resynchronisation` : ''),
     `  EAP-AKA' key setup (remote UE, first EAP packet -> keys installed): p50 ${r.keySetupMs.p50 ?? '-'} ms, p99 ${r.keySetupMs.p99 ?? '-'} ms`,
     `  user data via relay: sent ${r.userData.sent}, echoed back ${r.userData.received}, RTT p50 ${r.userData.rttP50Ms ?? '-'} ms, p99 ${r.userData.rttP99Ms ?? '-'} ms`,
+    ...(r.tamperedChallenges || r.badMacAccepted
+      ? [
+          `  rogue relay: ${r.tamperedChallenges} challenges tampered; remote UEs accepted ${r.badMacAccepted} with a bad AT_MAC; failures: ${
+            Object.entries(r.failuresByCause)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ') || 'none'
+          }`,
+        ]
+      : []),
     `  relayed bytes: uplink ${r.relayedBytes.uplink}, downlink ${r.relayedBytes.downlink}`,
     `  AAA: accept ${a.accept ?? 0}, reject ${a.reject ?? 0}${causes ? ` (${causes})` : ''}, resyncs ${a.resyncs ?? 0}`,
   ];

@@ -76,6 +76,22 @@ const relaySchema = z
       })
       .strict()
       .default({ rate: 5, payloadBytes: 200 }),
+    /**
+     * The ATTACK side of threat-matrix row `rogue-relay` (docs/threat-matrix.md): relay-1 is rogue and flips one bit
+     * of AT_MAC (or AT_AUTN) in every EAP-Request/AKA'-Challenge it forwards to its remote UEs.
+     */
+    rogue: z
+      .object({ tamper: z.enum(['at_mac', 'at_autn']).default('at_mac') })
+      .strict()
+      .optional(),
+    /**
+     * INSECURE, for the threat matrix's control only (`prosec attack`): `peerSkipsAtMac` makes the remote UEs'
+     * EAP-AKA' peer process a challenge whose AT_MAC does not verify.
+     */
+    insecure: z
+      .object({ peerSkipsAtMac: z.boolean().default(false) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -125,9 +125,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: 'relay (#5.1)',
     threat: 'Rogue relay: tampering with or dropping EAP messages',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails. Live: not yet — needs a relay in the attack scenario (or a separate row group) and a tampering relay mode',
+      "threat matrix row `rogue-relay` (scenarios/attack-relay.yaml, run as its own pair: relay-1 flips one bit of AT_MAC in every EAP-Request/AKA'-Challenge it forwards; the remote UEs' AT_MAC check vs `relay.insecure.peerSkipsAtMac`); tests/procedures/insecure-controls.test.ts: the knob alone, and a flipped AT_AUTN bit refused by the USIM either way; tests/procedures/eap-aka-prime.test.ts: tampered AT_MAC, AT_CHECKCODE and identity requests are refused; tests/procedures/relay-link.test.ts: a tampered DSMC or a wrong MSK fails. Dropping EAP messages is denial of service, which a relay on the path can always do (the remote UE times out: `relay_silent`)",
   },
   {
     keyIssue: 'relay (#5.1)',

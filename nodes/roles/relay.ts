@@ -26,6 +26,7 @@ import type { Pc5Address } from '../../transport/pc5/medium.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import { RadiusClient } from '../../transport/radius/client.js';
 import { eapPassThrough } from '../../transport/radius/passthrough.js';
+import { tamperChallenge } from '../adversary/rogue-relay.js';
 import { pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -53,6 +54,14 @@ export const relayConfigSchema = z
     maxRemoteUes: z.number().int().min(1).default(256),
     /** Per-round wait for the remote UE's EAP answer. */
     eapRoundTimeoutMs: z.number().int().min(50).default(3000),
+    /**
+     * ROGUE relay (the attack side of threat-matrix row `rogue-relay`, scenario `relay.rogue`): flip one bit of
+     * AT_MAC or AT_AUTN in every EAP-Request/AKA'-Challenge forwarded to a remote UE (nodes/adversary/rogue-relay.ts).
+     */
+    rogue: z
+      .object({ tamper: z.enum(['at_mac', 'at_autn']) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -110,6 +119,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     downBytes: 0,
     upFrames: 0,
     downFrames: 0,
+    /** Rogue relay only: EAP-Request/AKA'-Challenge messages forwarded with a flipped bit. */
+    tamperedChallenges: 0,
   };
   const bytesUp = metrics.relayBytes.labels('uplink');
   const bytesDown = metrics.relayBytes.labels('downlink');
@@ -126,7 +137,15 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       `pc5:${link.l2Id.toString(16).padStart(6, '0')}`,
       (eap, final) => {
         if (isAkaReauthRequest(eap)) link.reauth = true;
-        sendSig(link, encodeRelayMsg(RELAY_MSG.EAP, eap));
+        const tampered = cfg.rogue && tamperChallenge(eap, cfg.rogue.tamper);
+        if (tampered) {
+          counts.tamperedChallenges++;
+          log.warn(
+            { remoteUe: link.l2Id, tamper: cfg.rogue!.tamper },
+            "ROGUE relay: forwarding an EAP-Request/AKA'-Challenge with a flipped bit",
+          );
+        }
+        sendSig(link, encodeRelayMsg(RELAY_MSG.EAP, tampered || eap));
         if (final) return Promise.resolve(undefined);
         return new Promise<Uint8Array | undefined>((resolve) => {
           const t = setTimeout(() => {
@@ -319,6 +338,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     send();
     announceTimer = setInterval(send, cfg.announceMs);
   }
+  if (cfg.rogue)
+    log.warn(
+      { tamper: cfg.rogue.tamper },
+      "ROGUE relay: tampering with the remote UEs' EAP-AKA' challenges (threat-matrix attack)",
+    );
   log.info({ l2Id, rsc: cfg.rsc, pc5: medium.unicastAddress.port }, 'relay ready: announcing relay service');
 
   return {

@@ -52,6 +52,14 @@ export const remoteUeConfigSchema = z
     userDataIntegrity: z.boolean().default(true),
     /** This UE is expected to fail authentication (e.g. wrong K): failure is then not an error. */
     expectFailure: z.boolean().default(false),
+    /**
+     * INSECURE, for the threat matrix's control only (scenario `relay.insecure.peerSkipsAtMac`): the EAP-AKA' peer
+     * processes a challenge whose AT_MAC does not verify (counted as `badMacAccepted`).
+     */
+    insecure: z
+      .object({ skipAtMac: z.boolean().default(false) })
+      .strict()
+      .default({ skipAtMac: false }),
   })
   .strict();
 export type RemoteUeConfig = z.output<typeof remoteUeConfigSchema>;
@@ -97,6 +105,7 @@ export class RemoteUeClient {
       permanentIdentity: `6${cfg.imsi}@${cfg.realm}`,
       usim: new Milenage(fromHex(cfg.k), fromHex(cfg.opc)),
       sqn,
+      insecureSkipAtMac: cfg.insecure.skipAtMac,
     });
     medium.onFrame((f, meta) => this.onFrame(f.type, f.srcL2Id, f.dstL2Id, f.payload, meta.from));
     if (cfg.relay) this.connect({ host: cfg.relay.host, port: cfg.relay.port }, cfg.relay.l2Id);
@@ -310,6 +319,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   await medium.start();
   metrics.pc5MediumInfo.set({ medium: medium.kind }, 1);
   if (cfg.discovery) await medium.joinGroup({ address: cfg.discovery.address, port: cfg.discovery.port });
+  if (cfg.insecure.skipAtMac)
+    log.warn("INSECURE EAP-AKA' peer: a challenge whose AT_MAC fails is accepted (threat-matrix control)");
   const hooks = metricHooks(metrics);
   const ue = new RemoteUeClient(medium, cfg, {
     ...hooks,
@@ -348,6 +359,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         failure: ue.failure,
         keySetupMs: ue.keySetupMs,
         syncFailures: ue.peer.syncFailures,
+        badMacAccepted: ue.peer.badMacAccepted,
         ...ue.traffic,
         rttP50Ms: percentileOf(ue.rtts, 50),
         rttP99Ms: percentileOf(ue.rtts, 99),

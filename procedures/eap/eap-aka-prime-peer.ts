@@ -74,6 +74,11 @@ export interface EapAkaPrimePeerConfig {
   useFastReauth?: boolean;
   /** Source of AT_IV values (default crypto random). */
   rng?: (n: number) => Uint8Array;
+  /**
+   * INSECURE, for the threat matrix's control only (`relay.insecure.peerSkipsAtMac`, docs/threat-matrix.md): a
+   * Challenge or Re-authentication whose AT_MAC does not verify is processed anyway (counted in `badMacAccepted`).
+   */
+  insecureSkipAtMac?: boolean;
 }
 
 export type PeerOutput =
@@ -98,6 +103,8 @@ export class EapAkaPrimePeer {
   reauth?: { id: string; kEncr: Uint8Array; kAut: Uint8Array; kRe: Uint8Array; counter: number };
   /** Counts of resynchronisations the USIM requested (AUTS sent). */
   syncFailures = 0;
+  /** Requests whose AT_MAC did not verify but were processed (only with `insecureSkipAtMac`). */
+  badMacAccepted = 0;
 
   constructor(readonly cfg: EapAkaPrimePeerConfig) {
     this.supported = cfg.supportedKdfs ?? [KDF_AKA_PRIME_SHA256];
@@ -225,7 +232,10 @@ export class EapAkaPrimePeer {
     }
     const { ckPrime, ikPrime } = deriveCkIkPrime(usim.ck, usim.ik, netName, autn.subarray(0, 6));
     const keys = deriveAkaPrimeKeys(ikPrime, ckPrime, this.identity);
-    if (!verifyAtMac(keys.kAut, bytes, macValueOffset(mac))) return this.clientError(m.id, 'bad_mac');
+    if (!verifyAtMac(keys.kAut, bytes, macValueOffset(mac))) {
+      if (!this.cfg.insecureSkipAtMac) return this.clientError(m.id, 'bad_mac');
+      this.badMacAccepted++;
+    }
     const cc = readCheckcode(findAttr(m, AT.CHECKCODE));
     const ownCc = this.checkcode.digest();
     if (cc && !constantTimeEqual(cc, ownCc)) return this.clientError(m.id, 'checkcode_mismatch');
@@ -260,7 +270,10 @@ export class EapAkaPrimePeer {
     const encr = findAttr(m, AT.ENCR_DATA);
     const iv = readReserved(findAttr(m, AT.IV), 16, 'AT_IV');
     if (!mac || !encr || !iv) return this.clientError(m.id, 'protocol');
-    if (!verifyAtMac(r.kAut, bytes, macValueOffset(mac))) return this.clientError(m.id, 'bad_mac');
+    if (!verifyAtMac(r.kAut, bytes, macValueOffset(mac))) {
+      if (!this.cfg.insecureSkipAtMac) return this.clientError(m.id, 'bad_mac');
+      this.badMacAccepted++;
+    }
     const inner = decryptAttributes(r.kEncr, iv, encr);
     const counterAttr = inner.find((a) => a.type === AT.COUNTER);
     const nonceS = readReserved(

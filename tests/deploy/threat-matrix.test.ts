@@ -1,5 +1,6 @@
 // CI gate for the live threat matrix (issue: every attack must fail against the defence and succeed against the
-// weakened control): runs `prosec attack` on scenarios/attack.yaml and fails on any failing row.
+// weakened control): runs `prosec attack` on scenarios/attack.yaml (and rogue-relay on scenarios/attack-relay.yaml)
+// and fails on any failing row.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   const dir = mkdtempSync(join(tmpdir(), 'prosec-attack-'));
   const out = join(dir, 'matrix');
   const run = runCli(['attack', '--json', '--runs-dir', join(dir, 'runs'), '--out', out], {
-    timeoutMs: 240_000,
+    timeoutMs: 270_000,
   });
   const { code } = await run.exit;
   const m = JSON.parse(run.stdout()) as ThreatMatrix;
@@ -38,6 +39,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     'group-key-fetch',
     'registration-flood',
     'gmk-forgery',
+    'rogue-relay',
   ];
   assert.deepEqual(
     m.rows.map((r) => r.id),
@@ -72,18 +74,43 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   const cd = summary(m.runs.control).directLinks;
   assert.deepEqual(cd.setupAlgs, { '128-NEA0/128-NIA1': 1 });
   assert.ok(cd.biddingDownAccepted >= 1 && cd.dsmcReplaysAccepted >= 1);
+  // The rogue relay row ran in its own scenario; the victims' counters: every remote UE refused the tampered
+  // challenge (bad_mac) and none installed PC5 keys; in the control every one accepted it.
+  assert.deepEqual(Object.keys(m.runsByScenario), ['attack', 'attack-relay']);
+  const relay = (dir: string) =>
+    (
+      JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+        relay: {
+          remoteUes: number;
+          authenticated: number;
+          failuresByCause: Record<string, number>;
+          badMacAccepted: number;
+          tamperedChallenges: number;
+        };
+      }
+    ).relay;
+  const rd = relay(m.runsByScenario['attack-relay']!.defence);
+  assert.equal(rd.remoteUes, 3);
+  assert.equal(rd.tamperedChallenges, 3);
+  assert.equal(rd.authenticated, 0);
+  assert.deepEqual(rd.failuresByCause, { bad_mac: 3 });
+  assert.equal(rd.badMacAccepted, 0);
+  const rc = relay(m.runsByScenario['attack-relay']!.control);
+  assert.equal(rc.tamperedChallenges, 3);
+  assert.equal(rc.badMacAccepted, 3);
   assert.ok(existsSync(join(out, 'threat-matrix.json')));
   const passing = m.rows.length - skippable.length;
   assert.match(
     readFileSync(join(out, 'threat-matrix.md'), 'utf8'),
     new RegExp(`${passing} of ${ids.length} rows pass`),
   );
-  // Both runs tore everything down, the adversary included.
-  for (const runDir of [m.runs.defence, m.runs.control]) {
-    const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {
-      nodes: { id: string; pid: number }[];
-    };
-    assert.ok(s.nodes.some((n) => n.id === 'adversary'));
-    for (const n of s.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
-  }
+  // Every run tore everything down, the adversary and the rogue relay included.
+  for (const [name, runs] of Object.entries(m.runsByScenario))
+    for (const runDir of [runs.defence, runs.control]) {
+      const s = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {
+        nodes: { id: string; pid: number }[];
+      };
+      assert.ok(s.nodes.some((n) => n.id === (name === 'attack' ? 'adversary' : 'relay-1')));
+      for (const n of s.nodes) assert.equal(isAlive(n.pid), false, `${n.id} survived`);
+    }
 });

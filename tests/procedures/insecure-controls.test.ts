@@ -4,9 +4,13 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { SqnArray } from '../../crypto-core/aka-sqn.js';
+import { fromHex } from '../../crypto-core/bytes.js';
 import { generateKmsMasterKeys, issueBundle } from '../../crypto-core/kms-bundle.js';
+import { Milenage } from '../../crypto-core/milenage.js';
 import { identityFor } from '../../crypto-core/rfc6509-identity.js';
 import { downgradeRequest, relayedDsmc } from '../../nodes/adversary/link-downgrade.js';
+import { type RogueRelayTamper, tamperChallenge } from '../../nodes/adversary/rogue-relay.js';
 import {
   attachProseFunctionDiscovery,
   DEFAULT_THROTTLE,
@@ -21,6 +25,10 @@ import {
   OpenAnnouncer,
   OpenMonitor,
 } from '../../procedures/discovery/open-discovery.js';
+import { EapAkaPrimePeer } from '../../procedures/eap/eap-aka-prime-peer.js';
+import { EapAkaPrimeServer } from '../../procedures/eap/eap-aka-prime-server.js';
+import { EAP_CODE, encodeEap } from '../../procedures/eap/eap-codec.js';
+import { Hss } from '../../procedures/eap/hss.js';
 import {
   GmkDistributor,
   GmkReceiver,
@@ -344,4 +352,74 @@ test('DSMC replayed into a later re-key: `mac` by default (KD-sess bound to a fr
   assert.equal(c.A.counters.dsmcReplaysAccepted, 1);
   assert.equal(c.A.counters.biddingDownAccepted, 0);
   assert.equal(c.A.describe(c.linkId)!.dksi, c.oldDksi, 'the old key set is back in use');
+});
+
+test('rogue relay: a challenge with a flipped AT_MAC bit is `bad_mac` by default; insecureSkipAtMac accepts it, counted; a flipped AT_AUTN bit fails at the USIM either way', () => {
+  const IMSI = '001010000000001';
+  const K = randomBytes(16).toString('hex');
+  const OPC = randomBytes(16).toString('hex');
+  /** One full authentication through a pass-through that lets the rogue relay rewrite what goes down to the peer. */
+  const authenticate = (tamper: RogueRelayTamper | undefined, skipAtMac: boolean) => {
+    const server = new EapAkaPrimeServer(
+      { networkName: 'WLAN', requestIdentity: true },
+      new Hss([{ imsi: IMSI, k: K, opc: OPC }]),
+    );
+    const peer = new EapAkaPrimePeer({
+      permanentIdentity: `6${IMSI}@wlan.mnc001.mcc001.3gppnetwork.org`,
+      usim: new Milenage(fromHex(K), fromHex(OPC)),
+      sqn: new SqnArray(),
+      ...(skipAtMac ? { insecureSkipAtMac: true } : {}),
+    });
+    const session = server.newSession(0);
+    let tampered = 0;
+    let up = peer.receive(encodeEap({ code: EAP_CODE.REQUEST, id: 7, type: 1, data: new Uint8Array(0) }));
+    for (let i = 0; i < 8; i++) {
+      assert.equal(up.kind, 'response');
+      if (up.kind !== 'response') break;
+      const s = session.receive(up.packet, 1);
+      if (s.kind === 'drop') break;
+      const t = s.kind === 'request' && tamper ? tamperChallenge(s.packet, tamper) : undefined;
+      if (t) tampered++;
+      const down = peer.receive(t ?? s.packet);
+      if (s.kind !== 'request')
+        return { server: s.kind, peer: down, tampered, bad: peer.badMacAccepted, peerObj: peer };
+      up = down;
+    }
+    throw new Error('no outcome');
+  };
+  // No tampering: success, keys agree; the knob alone changes nothing.
+  for (const skip of [false, true]) {
+    const ok = authenticate(undefined, skip);
+    assert.equal(ok.server, 'success');
+    assert.equal(ok.peer.kind, 'success');
+    assert.equal(ok.bad, 0);
+  }
+  // Defence: the tampered challenge is Client-Error bad_mac, the server fails, the peer gets no MSK.
+  const d = authenticate('at_mac', false);
+  assert.equal(d.tampered, 1);
+  assert.equal(d.server, 'failure');
+  assert.equal(d.peer.kind, 'failure');
+  assert.equal(d.peerObj.lastError, 'bad_mac');
+  assert.equal(d.bad, 0);
+  // Control: the same tampered challenge is processed (counted); AT_MAC covers nothing the keys depend on, so the
+  // AAA then accepts the peer's (genuine) RES and AT_MAC: the run completes with keys installed.
+  const c = authenticate('at_mac', true);
+  assert.equal(c.tampered, 1);
+  assert.equal(c.bad, 1);
+  assert.equal(c.server, 'success');
+  assert.equal(c.peer.kind, 'success');
+  // AT_AUTN: the USIM's MAC-A check refuses it whatever the knob (it is not the AT_MAC check).
+  for (const skip of [false, true]) {
+    const a = authenticate('at_autn', skip);
+    assert.equal(a.tampered, 1);
+    assert.equal(a.server, 'failure');
+    assert.equal(a.peerObj.lastError, 'autn_mac_failure');
+    assert.equal(a.bad, 0);
+  }
+  // Only a Challenge is tampered with; anything else (or garbage) is left alone.
+  assert.equal(
+    tamperChallenge(encodeEap({ code: EAP_CODE.REQUEST, id: 1, type: 1, data: new Uint8Array(0) }), 'at_mac'),
+    undefined,
+  );
+  assert.equal(tamperChallenge(Uint8Array.of(1, 2, 0, 9, 50, 1, 0, 0, 11), 'at_mac'), undefined);
 });
