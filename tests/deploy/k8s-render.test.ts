@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { type K8sObject, PC5_LIBP2P_PORT, renderManifests } from '../../deploy/k8s/render.js';
 import { ueRoleConfigSchema } from '../../nodes/roles/ue.js';
 import { uePc5Libp2pOptions } from '../../nodes/roles/ue-pc5.js';
+import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/processes.js';
 
@@ -46,7 +47,9 @@ function validate(o: K8sObject): void {
   else checkCrd(o);
 }
 
+const ca = await createTestbedCa({ name: 'k8s render test CA' });
 const opts = {
+  ca,
   ues: 5,
   namespace: 'prosec-test',
   image: 'prosec:test',
@@ -210,7 +213,7 @@ test('--pc5 libp2p: no Multus, a headless Service for pod DNS names, POD_IP, the
   assert.ok(mc.some((x) => x.kind === 'NetworkAttachmentDefinition'));
   assert.ok(!mc.some((x) => x.kind === 'NetworkPolicy'));
   assert.ok(!ueContainer(mc).env.some((e) => e.name === 'POD_IP'));
-  assert.equal(ueJson(mc).roleConfig, undefined);
+  assert.equal(ueRoleConfigSchema.parse(ueJson(mc).roleConfig).pc5, undefined, 'multicast: the UDP medium');
   assert.throws(() => renderManifests({ ...opts, pc5: 'libp2p', ues: 101 }), /at most 100 UEs/);
   assert.throws(() => renderManifests({ ...opts, pc5: 'udp' as never }), /--pc5 must be/);
 });
