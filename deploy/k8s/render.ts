@@ -44,6 +44,8 @@ export type K8sObject = { apiVersion: string; kind: string; metadata: Record<str
 export const METRICS_PORT = 9464;
 const APP = 'prosec';
 const PC5_NETWORK = 'prosec-pc5';
+/** --pc5 multicast: the UE pod's interface on the PC5 network (Multus names the first secondary network net1). */
+export const PC5_INTERFACE = 'net1';
 /** --pc5 libp2p: the TCP port every UE pod's libp2p PC5 medium listens on (on its pod IP). */
 export const PC5_LIBP2P_PORT = 7400;
 /** --pc5 libp2p: environment variable a UE pod's start line fills with its bootstrap multiaddrs. */
@@ -280,7 +282,11 @@ function roleConfig(
                 bootstrapRetryMs: 120_000,
               },
             }
-          : {}),
+          : {
+              // nodes/roles/ue-pc5.ts: PC5 multicast on the pod's Multus macvlan interface (the first secondary
+              // network is net1), TTL 1.
+              pc5: { medium: 'udp', interface: PC5_INTERFACE, allowNonLoopback: true },
+            }),
       };
   }
 }

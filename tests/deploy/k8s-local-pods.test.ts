@@ -4,9 +4,9 @@
 // rendered Secrets and the downward API, its volumes written from the rendered ConfigMap/Secrets. Service and pod
 // DNS names (kms.prosec.svc.cluster.local, ue-0.ue.prosec.svc.cluster.local, ...) resolve through a hosts file
 // bind-mounted over /etc/hosts in each process's own mount namespace (`unshare -m`), to loopback "pod IPs".
-// Substituted, because the "pods" share one host: mount paths -> temporary folders, /app -> the repository, and the
+// Substituted, because the "pods" share one host: mount paths -> temporary folders, /app -> the repository, the
 // bind address 0.0.0.0 -> the pod's own loopback address (pods have their own network namespace; here they do
-// not, and every pod binds metrics 9464). The UEs must enroll, register, and hear each other's group frames.
+// not, and every pod binds metrics 9464), and the UE's PC5 interface net1 (Multus) -> lo. The UEs must enroll, register, and hear each other's group frames.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -191,7 +191,13 @@ async function runPods(t: TestContext, pc5: Pc5Mode): Promise<Map<string, string
         } catch {
           continue;
         }
-        writeFileSync(file, localPaths(text, mounts).replace('"host": "0.0.0.0"', `"host": "${pod.ip}"`));
+        writeFileSync(
+          file,
+          localPaths(text, mounts)
+            .replace('"host": "0.0.0.0"', `"host": "${pod.ip}"`)
+            // --pc5 multicast: the Multus interface net1 is lo here (PC5 multicast stays on loopback).
+            .replace('"interface": "net1"', '"interface": "lo"'),
+        );
       }
     for (const init of pod.spec.initContainers ?? []) {
       const p = startContainer(pod, init, mounts);

@@ -16,7 +16,7 @@ import { groupManagerConfigSchema } from '../../nodes/roles/group-manager.js';
 import { kmsConfigSchema } from '../../nodes/roles/kms.js';
 import { proseFunctionConfigSchema } from '../../nodes/roles/prose-function.js';
 import { ueRoleConfigSchema } from '../../nodes/roles/ue.js';
-import { uePc5Libp2pOptions } from '../../nodes/roles/ue-pc5.js';
+import { uePc5ConfigSchema, uePc5Libp2pOptions, uePc5UdpOptions } from '../../nodes/roles/ue-pc5.js';
 import { nodeConfigSchema } from '../../nodes/runtime/protocol.js';
 import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -219,7 +219,11 @@ test('--pc5 libp2p: no Multus, a headless Service for pod DNS names, POD_IP, the
   assert.ok(mc.some((x) => x.kind === 'NetworkAttachmentDefinition'));
   assert.ok(!mc.some((x) => x.kind === 'NetworkPolicy'));
   assert.ok(!ueContainer(mc).env.some((e) => e.name === 'POD_IP'));
-  assert.equal(ueRoleConfigSchema.parse(ueJson(mc).roleConfig).pc5, undefined, 'multicast: the UDP medium');
+  assert.deepEqual(
+    ueRoleConfigSchema.parse(ueJson(mc).roleConfig).pc5,
+    uePc5ConfigSchema.parse({ medium: 'udp', interface: 'net1', allowNonLoopback: true }),
+    'multicast: the UDP medium on the Multus interface',
+  );
   assert.throws(() => renderManifests({ ...opts, pc5: 'libp2p', ues: 101 }), /at most 100 UEs/);
   assert.throws(() => renderManifests({ ...opts, pc5: 'udp' as never }), /--pc5 must be/);
 });
@@ -378,7 +382,7 @@ for (const pc5 of ['multicast', 'libp2p'] as const)
     assert.ok((parsed.ue!.startTrafficAfterMs ?? -1) >= 0);
     assert.equal(
       ueRoleConfigSchema.parse(parsed.ue!.roleConfig).pc5?.medium,
-      pc5 === 'libp2p' ? 'libp2p' : undefined,
+      pc5 === 'libp2p' ? 'libp2p' : 'udp',
     );
     // Init containers wait for exactly the endpoints the node dials first.
     const waits = (kind: string, name: string) =>
@@ -448,4 +452,36 @@ test("the init containers' wait script waits for a port to open and gives up at 
     stdio: 'ignore',
   });
   assert.equal(await new Promise<number | null>((r) => late.once('exit', r)), 1);
+});
+
+test('--pc5 multicast: the UE binds and multicasts on its Multus interface, checked before any socket opens', () => {
+  const cfg = (x: Record<string, unknown>) => uePc5ConfigSchema.parse({ medium: 'udp', ...x });
+  const ifaces = {
+    lo: [{ address: '127.0.0.1', family: 'IPv4' }],
+    net1: [
+      { address: 'fe80::1', family: 'IPv6' },
+      { address: '10.215.0.7', family: 'IPv4' },
+    ],
+  } as never;
+  assert.deepEqual(uePc5UdpOptions(cfg({ interface: 'net1', allowNonLoopback: true }), ifaces), {
+    bindAddress: '10.215.0.7',
+    multicastInterface: '10.215.0.7',
+    multicastTtl: 1,
+    allowNonLoopback: true,
+    requireLoopbackRoute: false,
+  });
+  // Loopback keeps the loopback safety (TTL 0, 239/8 must be routed via lo).
+  assert.deepEqual(uePc5UdpOptions(cfg({ interface: 'lo' }), ifaces), {
+    bindAddress: '127.0.0.1',
+    multicastInterface: '127.0.0.1',
+  });
+  assert.throws(() => uePc5UdpOptions(cfg({ interface: 'net1' }), ifaces), /allowNonLoopback/);
+  assert.throws(
+    () => uePc5UdpOptions(cfg({ interface: 'net2', allowNonLoopback: true }), ifaces),
+    /net2 has no IPv4/,
+  );
+  assert.deepEqual(uePc5UdpOptions(cfg({}), ifaces), {}, 'no interface: the loopback defaults');
+  assert.deepEqual(uePc5UdpOptions(undefined, ifaces), {});
+  assert.ok(!uePc5ConfigSchema.safeParse({ medium: 'libp2p', interface: 'net1' }).success);
+  assert.ok(!uePc5ConfigSchema.safeParse({ medium: 'udp', interface: 'net1; rm' }).success);
 });
