@@ -107,6 +107,16 @@ export async function runNode(config: NodeConfig): Promise<void> {
   const startupMs = Math.round(performance.now() - t0);
   log.info({ metricsPort: http.port, endpoints: role.endpoints, startupMs }, 'ready');
   send({ t: 'ready', metricsPort: http.port, endpoints: role.endpoints, startupMs });
+  // No orchestrator (a pod): start the traffic phase on a timer instead of a command (docs/k8s.md).
+  if (config.startTrafficAfterMs !== undefined) {
+    const started = role;
+    const timer = setTimeout(() => {
+      log.info({ afterMs: config.startTrafficAfterMs }, 'starting traffic (startTrafficAfterMs)');
+      started.command?.('start-traffic');
+    }, config.startTrafficAfterMs);
+    timer.unref();
+    abort.signal.addEventListener('abort', () => clearTimeout(timer));
+  }
 }
 
 process.on('uncaughtException', (e) => {

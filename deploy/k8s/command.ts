@@ -2,11 +2,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { type Pc5Mode, renderManifests, toYaml } from './render.js';
 
 export const K8S_USAGE = `  prosec k8s render [--ues N] [--namespace NS] [--image IMAGE] [--pc5 multicast|libp2p]
                     [--macvlan-master IFACE] [--cluster-domain DOMAIN]
-      Prints the Kubernetes manifests (multi-document YAML for kubectl apply -f -); see docs/k8s.md.`;
+      Prints the Kubernetes manifests (multi-document YAML for kubectl apply -f -); see docs/k8s.md.
+      Every render makes a fresh enrollment secret and CA (30 days), both in the output: keep it private.`;
 
 /** Repository root, from deploy/k8s/ in the sources or dist/deploy/k8s/ when built. */
 function repoRoot(): string {
@@ -14,7 +16,7 @@ function repoRoot(): string {
   return here.includes('/dist/') ? join(here, '..', '..', '..') : join(here, '..', '..');
 }
 
-export function k8sCommand(args: string[]): number {
+export async function k8sCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'render') {
     console.error(`prosec k8s: unknown subcommand '${sub ?? ''}'\nusage:\n${K8S_USAGE}`);
@@ -32,7 +34,9 @@ export function k8sCommand(args: string[]): number {
     },
   });
   try {
+    const ca = await createTestbedCa({ name: 'prosec k8s CA' });
     const objects = renderManifests({
+      ca,
       ues: Number(values.ues),
       namespace: values.namespace,
       image: values.image,

@@ -124,7 +124,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   });
   await new Promise<void>((res, rej) => {
     socket.once('error', rej);
-    socket.bind(cfg.port, config.host, () => res());
+    socket.bind(config.ports?.radius || cfg.port, config.host, () => res());
   });
   socket.on('error', (e) => log.warn({ err: e.message }, 'RADIUS socket error'));
   const port = socket.address().port;

@@ -195,7 +195,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   });
   const server = new Pc3Server({
     host: config.host,
-    port: 0,
+    port: config.ports?.pc3 ?? 0,
     certPem: creds.certPem,
     keyPem: creds.keyPem,
     caCertPem: creds.caCertPem,

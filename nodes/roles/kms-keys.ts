@@ -59,7 +59,7 @@ export async function startKmsKeyService(
   let refused = 0;
   const server = new Pc3Server({
     host: config.host,
-    port: 0,
+    port: config.ports?.keys ?? 0,
     certPem: own.certPem,
     keyPem: own.keyPem,
     caCertPem: ca.certPem,

@@ -40,6 +40,8 @@ const roleConfigSchema = z
   })
   .strict();
 export type ProseFunctionConfig = z.output<typeof roleConfigSchema>;
+/** The ProSe Function's roleConfig schema (for configuration generators: deploy/k8s/render.ts). */
+export const proseFunctionConfigSchema = roleConfigSchema;
 
 /** The subscription database and configuration policy, separate from the transport so tests can drive it. */
 export class ProseFunctionPolicy {
@@ -174,7 +176,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   });
   const server = new Pc3Server({
     host: config.host,
-    port: 0,
+    port: config.ports?.pc3 ?? 0,
     certPem: creds.certPem,
     keyPem: creds.keyPem,
     caCertPem: creds.caCertPem,

@@ -3,8 +3,10 @@
 // shared, so both may be named by environment variable (the downward API's POD_IP; a list the pod's start line
 // computes from its StatefulSet ordinal). Everything is validated here, before any socket opens. docs/k8s.md.
 import { isIPv4 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import type { Libp2pPc5MediumOptions } from '../../transport/pc5/libp2p-medium.js';
+import type { UdpPc5MediumOptions } from '../../transport/pc5/udp-medium.js';
 
 /** RFC 1123 host name (a pod's `ue-0.ue.<ns>.svc.cluster.local`, or `localhost`). */
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
@@ -50,9 +52,18 @@ export const uePc5ConfigSchema = z
     allowNonLoopback: z.boolean().default(false),
     /** libp2p: how long unreachable (or not yet resolvable) bootstrap peers are retried (medium default 30 s). */
     bootstrapRetryMs: z.number().int().min(0).max(3_600_000).optional(),
+    /**
+     * udp: send and receive PC5 through this network interface's IPv4 address, multicast TTL 1 (a pod's Multus
+     * macvlan interface, `net1`); a non-loopback address needs allowNonLoopback. Absent: loopback.
+     */
+    interface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+      .optional(),
   })
   .strict()
-  .refine((c) => !(c.listenHost && c.listenHostEnv), 'give listenHost or listenHostEnv, not both');
+  .refine((c) => !(c.listenHost && c.listenHostEnv), 'give listenHost or listenHostEnv, not both')
+  .refine((c) => c.interface === undefined || c.medium === 'udp', 'interface is for the udp medium');
 
 export type UePc5Config = z.output<typeof uePc5ConfigSchema>;
 
@@ -92,5 +103,32 @@ export function uePc5Libp2pOptions(
     bootstrap,
     allowNonLoopback: cfg.allowNonLoopback,
     ...(cfg.bootstrapRetryMs !== undefined ? { bootstrapRetryMs: cfg.bootstrapRetryMs } : {}),
+  };
+}
+
+/**
+ * UDP medium options of a UE from its validated `pc5` config: with `interface`, bind and multicast through that
+ * interface's IPv4 address (TTL 1 when it is not loopback, where the loopback-route check does not apply). Throws
+ * (the node does not start) when the interface has no IPv4 address or a non-loopback one is not allowed.
+ */
+export function uePc5UdpOptions(
+  cfg: UePc5Config | undefined,
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): Partial<UdpPc5MediumOptions> {
+  if (cfg?.medium !== 'udp' || cfg.interface === undefined) return {};
+  const address = interfaces[cfg.interface]?.find((a) => a.family === 'IPv4')?.address;
+  if (!address)
+    throw new Error(`pc5.interface ${cfg.interface} has no IPv4 address (is the network attached?)`);
+  if (address.startsWith('127.')) return { bindAddress: address, multicastInterface: address };
+  if (!cfg.allowNonLoopback)
+    throw new Error(
+      `pc5.interface ${cfg.interface} has address ${address}, not loopback; set pc5.allowNonLoopback`,
+    );
+  return {
+    bindAddress: address,
+    multicastInterface: address,
+    multicastTtl: 1,
+    allowNonLoopback: true,
+    requireLoopbackRoute: false,
   };
 }

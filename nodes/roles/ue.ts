@@ -16,7 +16,7 @@ import type { RoleContext, RoleInstance } from './role.js';
 import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
 import { startUeDiscovery, type UeDiscovery, ueDiscoveryConfigSchema } from './ue-discovery.js';
 import { startUeGroupSecurity, type UeGroupSecurity } from './ue-group.js';
-import { uePc5ConfigSchema, uePc5Libp2pOptions } from './ue-pc5.js';
+import { uePc5ConfigSchema, uePc5Libp2pOptions, uePc5UdpOptions } from './ue-pc5.js';
 
 export const ueRoleConfigSchema = z
   .object({
@@ -58,6 +58,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   const cfg = ueRoleConfigSchema.parse(config.roleConfig);
   // libp2p listen address and bootstrap list (env-named ones in a pod), checked before enrolling.
   const libp2pOptions = cfg.pc5?.medium === 'libp2p' ? uePc5Libp2pOptions(cfg.pc5, process.env) : undefined;
+  // UDP through a named interface (a pod's Multus network), also checked before enrolling.
+  const udpOptions = uePc5UdpOptions(cfg.pc5);
   if (!config.proseFunction) throw new Error('a UE needs the ProSe Function endpoint (config.proseFunction)');
   const creds = await enrollWithKms(ctx);
   // Public fingerprint of this UE's own certificate (status: shows every UE, packed or not, is its own identity).
@@ -142,6 +144,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     } else {
       medium = new UdpPc5Medium({
         ...pc5NetnsOptions(config),
+        ...udpOptions,
         ...(proximity ? { receivePolicy: proximity } : {}),
         l2Id: proseConfig.l2Id,
         ...(cfg.directLink ? { unicastPort: cfg.directLink.unicastPort } : {}),

@@ -15,6 +15,7 @@ export const ROLE_NAMES = [
 ] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
+const port = z.number().int().min(0).max(65535);
 const endpoint = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();
 
 /** A node's start-up configuration (env PROSEC_NODE_CONFIG as JSON, or a file with --config). */
@@ -37,6 +38,28 @@ export const nodeConfigSchema = z
     proseFunction: endpoint.optional(),
     /** Network-namespace mode (deploy/netns.ts): the node's bridge address; PC5 binds to it and multicasts via eth0. */
     netns: z.object({ address: z.string() }).strict().optional(),
+    /**
+     * Fixed listening ports (a Kubernetes pod behind a Service, docs/k8s.md); absent or 0: any free port, reported
+     * to the orchestrator when ready (what the orchestrator uses).
+     */
+    ports: z
+      .object({
+        /** PC3 TLS server: the ProSe Function, the group manager, the key server. */
+        pc3: port.optional(),
+        /** KMS enrollment (TLS, server-authenticated). */
+        enroll: port.optional(),
+        /** KMS key service (mutual TLS: MIKEY-SAKKE bundles, CRL). */
+        keys: port.optional(),
+        /** AAA RADIUS (UDP); overrides roleConfig.port. */
+        radius: port.optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * A node without an orchestrator (a pod): issue `start-traffic` to the role this many ms after it is ready,
+     * as the orchestrator does at the start of the traffic phase. Absent: only on command.
+     */
+    startTrafficAfterMs: z.number().int().min(0).max(3_600_000).optional(),
     /** Role-specific settings, validated by the role. */
     roleConfig: z.unknown().optional(),
   })

@@ -10,6 +10,7 @@ import { type K8sObject, renderManifests } from '../../deploy/k8s/render.js';
 import { freeTcpPort } from '../../deploy/libp2p-plan.js';
 import { ueRoleConfigSchema } from '../../nodes/roles/ue.js';
 import { type UePc5Config, uePc5ConfigSchema, uePc5Libp2pOptions } from '../../nodes/roles/ue-pc5.js';
+import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { Libp2pPc5Medium } from '../../transport/pc5/libp2p-medium.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { waitUntil } from '../transport/pc5-medium-compliance.js';
@@ -20,8 +21,9 @@ after(async () => {
 });
 
 /** The `pc5` part of the rendered UE configuration, as a UE pod reads it from the ConfigMap. */
-function renderedPc5(): UePc5Config {
+async function renderedPc5(): Promise<UePc5Config> {
   const objects: K8sObject[] = renderManifests({
+    ca: await createTestbedCa(),
     ues: 3,
     namespace: 'prosec',
     image: 'prosec:test',
@@ -38,7 +40,7 @@ function renderedPc5(): UePc5Config {
 test('three UE media started as pods start them: pod IP listeners, bootstrap by DNS name, group frames flow', async (t) => {
   const port = await freeTcpPort();
   // In a cluster every pod listens on 7400 on its own IP; here three loopback addresses share one free port.
-  const pc5 = { ...renderedPc5(), listenPort: port };
+  const pc5 = { ...(await renderedPc5()), listenPort: port };
   const pods = [
     // ue-0: the address `localhost` resolves to; it dials nobody.
     { name: 'ue-0', l2Id: 0x10, env: { POD_IP: '127.0.0.1', PROSEC_PC5_BOOTSTRAP: '' } },

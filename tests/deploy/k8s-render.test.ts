@@ -1,7 +1,7 @@
 // `prosec k8s render`: every rendered object validates against the Kubernetes OpenAPI schemas bundled in
 // kubernetes-models (offline); the two CRD objects get a structural check (docs/k8s.md).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,9 +9,16 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { type K8sObject, PC5_LIBP2P_PORT, renderManifests } from '../../deploy/k8s/render.js';
+import { type K8sObject, PC5_LIBP2P_PORT, renderManifests, waitForScript } from '../../deploy/k8s/render.js';
+import { freeTcpPort } from '../../deploy/libp2p-plan.js';
+import { aaaConfigSchema } from '../../nodes/roles/aaa.js';
+import { groupManagerConfigSchema } from '../../nodes/roles/group-manager.js';
+import { kmsConfigSchema } from '../../nodes/roles/kms.js';
+import { proseFunctionConfigSchema } from '../../nodes/roles/prose-function.js';
 import { ueRoleConfigSchema } from '../../nodes/roles/ue.js';
-import { uePc5Libp2pOptions } from '../../nodes/roles/ue-pc5.js';
+import { uePc5ConfigSchema, uePc5Libp2pOptions, uePc5UdpOptions } from '../../nodes/roles/ue-pc5.js';
+import { nodeConfigSchema } from '../../nodes/runtime/protocol.js';
+import { createTestbedCa } from '../../transport/pc3/pki.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { runCli } from '../helpers/processes.js';
 
@@ -46,7 +53,9 @@ function validate(o: K8sObject): void {
   else checkCrd(o);
 }
 
+const ca = await createTestbedCa({ name: 'k8s render test CA' });
 const opts = {
+  ca,
   ues: 5,
   namespace: 'prosec-test',
   image: 'prosec:test',
@@ -210,7 +219,11 @@ test('--pc5 libp2p: no Multus, a headless Service for pod DNS names, POD_IP, the
   assert.ok(mc.some((x) => x.kind === 'NetworkAttachmentDefinition'));
   assert.ok(!mc.some((x) => x.kind === 'NetworkPolicy'));
   assert.ok(!ueContainer(mc).env.some((e) => e.name === 'POD_IP'));
-  assert.equal(ueJson(mc).roleConfig, undefined);
+  assert.deepEqual(
+    ueRoleConfigSchema.parse(ueJson(mc).roleConfig).pc5,
+    uePc5ConfigSchema.parse({ medium: 'udp', interface: 'net1', allowNonLoopback: true }),
+    'multicast: the UDP medium on the Multus interface',
+  );
   assert.throws(() => renderManifests({ ...opts, pc5: 'libp2p', ues: 101 }), /at most 100 UEs/);
   assert.throws(() => renderManifests({ ...opts, pc5: 'udp' as never }), /--pc5 must be/);
 });
@@ -264,4 +277,211 @@ test('prosec k8s render --pc5 libp2p prints valid manifests; unknown media and t
     const bad = runCli(['k8s', 'render', ...args], { timeoutMs: 30_000 });
     assert.equal((await bad.exit).code, 2, args.join(' '));
   }
+});
+
+/** Every rendered node configuration file by role: the ConfigMap's, and the AAA's from its Secret. */
+function nodeConfigs(objects: K8sObject[]): Record<string, unknown> {
+  const cm = objects.find((o) => o.metadata.name === 'prosec-node-config')!.data as Record<string, string>;
+  const aaa = objects.find((o) => o.metadata.name === 'prosec-aaa-config')!.stringData as Record<
+    string,
+    string
+  >;
+  const files = { ...cm, ...aaa };
+  return Object.fromEntries(
+    Object.entries(files).map(([f, text]) => [f.replace(/\.json$/, ''), JSON.parse(text) as unknown]),
+  );
+}
+
+const ROLE_SCHEMAS: Record<string, { parse(x: unknown): unknown }> = {
+  kms: kmsConfigSchema,
+  'prose-function': proseFunctionConfigSchema,
+  'group-manager': groupManagerConfigSchema,
+  aaa: aaaConfigSchema,
+  ue: ueRoleConfigSchema,
+};
+
+type Svc = K8sObject & {
+  spec: { ports: { name: string; port: number; targetPort: number | string; protocol: string }[] };
+};
+type Pod = {
+  containers: { args: string[]; ports: { name: string; containerPort: number; protocol: string }[] }[];
+  initContainers?: { command: string[] }[];
+  volumes: { name: string; secret?: { secretName: string } }[];
+};
+const podOf = (objects: K8sObject[], kind: string, name: string): Pod =>
+  (
+    objects.find((o) => o.kind === kind && o.metadata.name === name) as K8sObject & {
+      spec: { template: { spec: Pod } };
+    }
+  ).spec.template.spec;
+
+for (const pc5 of ['multicast', 'libp2p'] as const)
+  test(`--pc5 ${pc5}: every rendered node config passes nodeConfigSchema and its role's schema; Services target the configured ports`, () => {
+    const o = { ...opts, pc5, clusterDomain: 'k8s.example' };
+    const objects = renderManifests(o);
+    const configs = nodeConfigs(objects);
+    assert.deepEqual(Object.keys(configs).sort(), ['aaa', 'group-manager', 'kms', 'prose-function', 'ue']);
+    const parsed = Object.fromEntries(
+      Object.entries(configs).map(([role, raw]) => {
+        const c = nodeConfigSchema.parse(raw);
+        assert.equal(c.role, role);
+        ROLE_SCHEMAS[role]!.parse(c.roleConfig);
+        return [role, c];
+      }),
+    );
+    // Each network element binds fixed ports; its Service's targetPort (and port) are those numbers, and its
+    // container declares them.
+    for (const role of ['kms', 'prose-function', 'group-manager', 'aaa'] as const) {
+      const ports = parsed[role]!.ports as Record<string, number>;
+      assert.ok(Object.keys(ports).length > 0, role);
+      assert.ok(
+        Object.values(ports).every((p) => p > 0),
+        `${role}: no ephemeral port`,
+      );
+      const svc = objects.find((x) => x.kind === 'Service' && x.metadata.name === role) as Svc;
+      const svcPorts = svc.spec.ports.filter((p) => p.name !== 'metrics');
+      assert.deepEqual(
+        svcPorts.map((p) => p.targetPort).sort(),
+        Object.values(ports).sort(),
+        `${role}: Service targetPorts = configured ports`,
+      );
+      for (const p of svcPorts) assert.equal(p.port, p.targetPort);
+      const container = podOf(objects, 'Deployment', role).containers[0]!;
+      for (const p of svcPorts)
+        assert.ok(
+          container.ports.some(
+            (c) => c.containerPort === p.targetPort && c.protocol === p.protocol && c.name === p.name,
+          ),
+          `${role}: container port ${p.name}`,
+        );
+    }
+    assert.equal(
+      (objects.find((x) => x.metadata.name === 'aaa' && x.kind === 'Service') as Svc).spec.ports[1]!.protocol,
+      'UDP',
+    );
+    // The clients reach those ports by Service DNS name.
+    const svcPort = (role: string, name: string) =>
+      (objects.find((x) => x.kind === 'Service' && x.metadata.name === role) as Svc).spec.ports.find(
+        (p) => p.name === name,
+      )!.port;
+    const kmsEndpoint = { host: 'kms.prosec-test.svc.k8s.example', port: svcPort('kms', 'enroll') };
+    for (const role of ['prose-function', 'group-manager', 'ue'])
+      assert.deepEqual(parsed[role]!.kms, { ...kmsEndpoint, caCertFile: '/etc/prosec-ca/ca.pem' }, role);
+    assert.deepEqual(parsed.ue!.proseFunction, {
+      host: 'prose-function.prosec-test.svc.k8s.example',
+      port: svcPort('prose-function', 'pc3'),
+    });
+    assert.deepEqual((parsed['group-manager']!.roleConfig as { kmsKeys: unknown }).kmsKeys, {
+      host: 'kms.prosec-test.svc.k8s.example',
+      port: svcPort('kms', 'keys'),
+    });
+    // Every UE is subscribed and in the group; the UE starts traffic by itself; the UE config has the medium.
+    const pf = proseFunctionConfigSchema.parse(parsed['prose-function']!.roleConfig);
+    assert.deepEqual(pf.subscribers, ['ue-1', 'ue-2', 'ue-3', 'ue-4', 'ue-5']);
+    assert.deepEqual(pf.groups[0]!.members, pf.subscribers);
+    assert.ok((parsed.ue!.startTrafficAfterMs ?? -1) >= 0);
+    assert.equal(
+      ueRoleConfigSchema.parse(parsed.ue!.roleConfig).pc5?.medium,
+      pc5 === 'libp2p' ? 'libp2p' : 'udp',
+    );
+    // Init containers wait for exactly the endpoints the node dials first.
+    const waits = (kind: string, name: string) =>
+      podOf(objects, kind, name).initContainers?.[0]?.command[2] ?? '';
+    assert.match(
+      waits('StatefulSet', 'ue'),
+      /"kms\.prosec-test\.svc\.k8s\.example",7000\].*"prose-function\.prosec-test\.svc\.k8s\.example",7001\]/,
+    );
+    assert.match(
+      waits('Deployment', 'group-manager'),
+      /7000\],\["kms\.prosec-test\.svc\.k8s\.example",7002\]/,
+    );
+    assert.equal(waits('Deployment', 'kms'), '');
+  });
+
+test('CA: made at render time; the certificate is in every pod, the key in the KMS pod only; the AAA secret is not in the ConfigMap', () => {
+  const objects = renderManifests(opts);
+  const caSecret = objects.find((o) => o.metadata.name === 'prosec-ca')!.stringData as Record<string, string>;
+  assert.equal(caSecret['ca.pem'], ca.certPem);
+  const keySecret = objects.find((o) => o.metadata.name === 'prosec-ca-key')!.stringData as Record<
+    string,
+    string
+  >;
+  assert.equal(keySecret['ca-key.pem'], ca.keyPem);
+  const text = JSON.stringify(objects.filter((o) => o.metadata.name !== 'prosec-ca-key'));
+  assert.ok(!text.includes(JSON.stringify(ca.keyPem).slice(1, -1)), 'the CA key appears only in its Secret');
+  const pods = [
+    ...['kms', 'prose-function', 'aaa', 'group-manager'].map(
+      (n) => [n, podOf(objects, 'Deployment', n)] as const,
+    ),
+    ['ue', podOf(objects, 'StatefulSet', 'ue')] as const,
+  ];
+  for (const [name, pod] of pods) {
+    const secrets = pod.volumes.map((v) => v.secret?.secretName).filter((x) => x !== undefined);
+    assert.ok(secrets.includes('prosec-ca'), `${name} mounts the CA certificate`);
+    assert.equal(secrets.includes('prosec-ca-key'), name === 'kms', `${name}: CA key only in the KMS`);
+    assert.equal(secrets.includes('prosec-aaa-config'), name === 'aaa');
+  }
+  const aaa = aaaConfigSchema.parse((nodeConfigs(objects).aaa as { roleConfig: unknown }).roleConfig);
+  const cm = JSON.stringify(objects.find((o) => o.metadata.name === 'prosec-node-config'));
+  assert.ok(!cm.includes(aaa.secret), 'the RADIUS secret is not in the ConfigMap');
+  assert.match(
+    podOf(objects, 'Deployment', 'aaa').containers[0]!.args[0]!,
+    /--config \/etc\/prosec-aaa\/aaa\.json/,
+  );
+  assert.throws(() => renderManifests({ ...opts, ca: undefined as never }), /needs the deployment CA/);
+});
+
+test("the init containers' wait script waits for a port to open and gives up at its deadline", async () => {
+  const { createServer } = await import('node:net');
+  const port = await freeTcpPort();
+  const script = waitForScript([{ host: '127.0.0.1', port }]);
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += String(d);
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(child.exitCode, null, 'still waiting while nothing listens');
+  const server = createServer().listen(port, '127.0.0.1');
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  server.close();
+  assert.equal(code, 0);
+  assert.match(out, new RegExp(`reachable: 127\\.0\\.0\\.1:${port}`));
+  // Deadline: the same script with its 10 min bound cut to 0 exits 1 when nothing listens.
+  const late = spawn(process.execPath, ['-e', script.replace('Date.now() + 600000', 'Date.now()')], {
+    stdio: 'ignore',
+  });
+  assert.equal(await new Promise<number | null>((r) => late.once('exit', r)), 1);
+});
+
+test('--pc5 multicast: the UE binds and multicasts on its Multus interface, checked before any socket opens', () => {
+  const cfg = (x: Record<string, unknown>) => uePc5ConfigSchema.parse({ medium: 'udp', ...x });
+  const ifaces = {
+    lo: [{ address: '127.0.0.1', family: 'IPv4' }],
+    net1: [
+      { address: 'fe80::1', family: 'IPv6' },
+      { address: '10.215.0.7', family: 'IPv4' },
+    ],
+  } as never;
+  assert.deepEqual(uePc5UdpOptions(cfg({ interface: 'net1', allowNonLoopback: true }), ifaces), {
+    bindAddress: '10.215.0.7',
+    multicastInterface: '10.215.0.7',
+    multicastTtl: 1,
+    allowNonLoopback: true,
+    requireLoopbackRoute: false,
+  });
+  // Loopback keeps the loopback safety (TTL 0, 239/8 must be routed via lo).
+  assert.deepEqual(uePc5UdpOptions(cfg({ interface: 'lo' }), ifaces), {
+    bindAddress: '127.0.0.1',
+    multicastInterface: '127.0.0.1',
+  });
+  assert.throws(() => uePc5UdpOptions(cfg({ interface: 'net1' }), ifaces), /allowNonLoopback/);
+  assert.throws(
+    () => uePc5UdpOptions(cfg({ interface: 'net2', allowNonLoopback: true }), ifaces),
+    /net2 has no IPv4/,
+  );
+  assert.deepEqual(uePc5UdpOptions(cfg({}), ifaces), {}, 'no interface: the loopback defaults');
+  assert.deepEqual(uePc5UdpOptions(undefined, ifaces), {});
+  assert.ok(!uePc5ConfigSchema.safeParse({ medium: 'libp2p', interface: 'net1' }).success);
+  assert.ok(!uePc5ConfigSchema.safeParse({ medium: 'udp', interface: 'net1; rm' }).success);
 });
