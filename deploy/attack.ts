@@ -283,6 +283,28 @@ export const THREATS: ThreatDefinition[] = [
     },
   },
   {
+    id: 'rogue-config-server',
+    keyIssue: '#1.1',
+    threat:
+      'A rogue configuration server on PC3 (a TLS certificate of the deployment for another role: a group manager’s) answers a UE’s re-registration with a forged ProSe configuration that puts its groups at the attacker’s multicast group',
+    defence:
+      'the UE’s PC3 client accepts configuration only from a server whose certificate names the prose-function role (TS 33.303 PC3 mutual TLS): the session is refused, the configuration in use kept',
+    control:
+      'adversary.insecure.acceptAnyConfigServer: true (the victim UE alone accepts a server certificate of the CA for any role)',
+    expected:
+      'every re-registration at the rogue refused (server identity), no configuration applied; control: the forged configuration applied and the victim’s group traffic on the attacker’s group',
+    evaluate(s) {
+      const e = ev(s, 'rogue-config-server');
+      const v = s.rogueConfig;
+      const applied = v?.rogueConfigApplied ?? 0;
+      const frames = e.framesOnRogueGroup ?? 0;
+      return {
+        observed: `${v?.ue ?? 'no victim'} re-registered ${v?.attempts ?? 0} times at the rogue: ${v?.rogueConfigRefused ?? 0} refused (server certificate not a ProSe Function’s), ${e.forgedConfigs ?? 0} forged configurations served, ${applied} applied; ${frames} of its group test frames heard on the attacker’s group`,
+        succeeded: applied >= 1 && frames >= 1,
+      };
+    },
+  },
+  {
     id: 'rogue-relay',
     keyIssue: 'relay (#5.1)',
     scenario: 'attack-relay',
@@ -333,6 +355,7 @@ export function weakened(s: Scenario): Scenario {
       skipGmkSignatureCheck: true,
     };
   if (c.relay) c.relay.insecure = { peerSkipsAtMac: true };
+  if (c.adversary?.rogueConfigServer) c.adversary.insecure = { acceptAnyConfigServer: true };
   return { ...c, name: `${s.name}-control` };
 }
 

@@ -131,6 +131,11 @@ export interface RunSummary {
     p50Ms: number;
     maxMs: number;
   };
+  /**
+   * The rogue configuration server's victim (scenario adversary.rogueConfigServer, key issue #1.1): its
+   * re-registrations at the rogue, refused for the server certificate's role or accepted and the configuration applied.
+   */
+  rogueConfig?: { ue: string; attempts: number; rogueConfigRefused: number; rogueConfigApplied: number };
   /** The ProSe Function's registration DoS throttle (key issue #2.5): admitted and refused, by stage. */
   registrationThrottle?: {
     requestsAdmitted: number;
@@ -240,11 +245,10 @@ export class Run {
       config.role === 'kms'
         ? { PROSEC_ENROLLMENT_SECRET: this.enrollmentSecret }
         : { PROSEC_ENROLLMENT_TOKEN: computeEnrollmentToken(this.enrollmentSecret, config.role, config.id) };
-    // The adversary's rogue group manager (scenario adversary.rogueGroupManager): a group-manager certificate.
-    if (
-      config.role === 'adversary' &&
-      (config.roleConfig as { rogueGroupManager?: unknown }).rogueGroupManager
-    )
+    // The adversary's rogue group manager (scenario adversary.rogueGroupManager) and rogue configuration server
+    // (adversary.rogueConfigServer): a group-manager certificate.
+    const rc = config.roleConfig as { rogueGroupManager?: unknown; rogueConfigServer?: unknown } | undefined;
+    if (config.role === 'adversary' && (rc?.rogueGroupManager || rc?.rogueConfigServer))
       secretEnv.PROSEC_ROGUE_GM_TOKEN = computeEnrollmentToken(
         this.enrollmentSecret,
         'group-manager',
@@ -443,18 +447,20 @@ export class Run {
       const ues: NodeHandle[] = [];
       /** UE -> groups whose manager it is told is the adversary (scenario adversary.rogueGroupManager). */
       const rogueManagerOf = new Map<string, Map<string, { host: string; port: number }>>();
+      /** Where the rogue configuration server's victim re-registers (scenario adversary.rogueConfigServer). */
+      let rogueConfigTo: { host: string; port: number } | undefined;
       if (s.adversary) {
         this.phase = 'start-up of the adversary';
         // It hears every PC5 group of the run (discovery and one-to-many) and holds none of their keys. It starts
         // before the UEs so that it can serve as a rogue group manager (scenario adversary.rogueGroupManager).
         const insider = s.adversary.insider;
         const rogue = s.adversary.rogueGroupManager;
+        const rcsVictim = s.adversary.rogueConfigServer;
         const adversary = this.spawn({
           role: 'adversary',
           id: 'adversary',
-          ...(insider
-            ? { kms: kmsEndpoint, proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } }
-            : {}),
+          ...(insider || rcsVictim ? { kms: kmsEndpoint } : {}),
+          ...(insider ? { proseFunction: { host: '127.0.0.1', port: pf.endpoints.pc3! } } : {}),
           roleConfig: {
             ...(insider
               ? {
@@ -471,6 +477,15 @@ export class Run {
               ? {
                   rogueGroupManager: { groupId: rogue, nodeId: ROGUE_GROUP_MANAGER_ID },
                   kmsKeys: { host: this.addr('kms'), port: kms.endpoints.keys! },
+                }
+              : {}),
+            ...(rcsVictim
+              ? {
+                  rogueConfigServer: {
+                    ueId: rcsVictim,
+                    groupIds: [...members].filter(([, ids]) => ids.includes(rcsVictim)).map(([g]) => g),
+                    nodeId: ROGUE_GROUP_MANAGER_ID,
+                  },
                 }
               : {}),
             attacks: s.adversary.attacks,
@@ -490,6 +505,9 @@ export class Run {
               victim,
               new Map([[rogue, { host: this.addr('adversary'), port: adversary.endpoints.pc3 }]]),
             );
+        // The rogue configuration server's victim re-registers at the adversary's PC3 endpoint.
+        if (rcsVictim && adversary.endpoints.pc3)
+          rogueConfigTo = { host: this.addr('adversary'), port: adversary.endpoints.pc3 };
         this.phase = 'start-up of the UEs';
       }
       const inFlight = new Set<Promise<void>>();
@@ -504,7 +522,21 @@ export class Run {
           proseFunction: { host: this.addr('prose-function'), port: pf.endpoints.pc3! },
           roleConfig: {
             // The adversary's insider does not re-register: the attacker holds (and floods with) its identity.
-            traffic: id === s.adversary?.insider ? { ...s.traffic, reRegisterEvery: undefined } : s.traffic,
+            traffic:
+              id === s.adversary?.insider
+                ? { ...s.traffic, reRegisterEvery: undefined }
+                : id === s.adversary?.rogueConfigServer
+                  ? // The victim sends group test frames, so that a configuration it applies shows in its traffic.
+                    { ...s.traffic, groupRate: Math.max(s.traffic.groupRate, 5) }
+                  : s.traffic,
+            ...(id === s.adversary?.rogueConfigServer && rogueConfigTo
+              ? {
+                  reRegisterTo: rogueConfigTo,
+                  ...(s.adversary?.insecure?.acceptAnyConfigServer
+                    ? { insecure: { acceptAnyConfigServer: true } }
+                    : {}),
+                }
+              : {}),
             expectRejection: unsubscribed.includes(id),
             ...(directLinks.has(id) ? { directLink: directLinks.get(id) } : {}),
             ...(groupPlan?.ues.has(id)
@@ -938,7 +970,7 @@ export class Run {
           ? { groupKeys: pf.groupKeys }
           : {};
       })(),
-      ...reRegistrationSummary(a.statuses),
+      ...reRegistrationSummary(a.statuses, s.adversary?.rogueConfigServer),
       ...(() => {
         const pf = a.statuses.find((x) => x.role === 'prose-function')?.details as
           | { throttle?: RunSummary['registrationThrottle'] }
@@ -963,20 +995,40 @@ export class Run {
 }
 
 /** The UEs' re-registrations during the traffic phase (scenario traffic.reRegisterEvery), summed. */
-function reRegistrationSummary(statuses: NodeStatus[]): Pick<RunSummary, 'reRegistrations'> {
+function reRegistrationSummary(
+  statuses: NodeStatus[],
+  /** The rogue configuration server's victim: its re-registrations go to the adversary and are reported apart. */
+  rogueVictim?: string,
+): Pick<RunSummary, 'reRegistrations' | 'rogueConfig'> {
+  type ReReg = {
+    attempts: number;
+    ok: number;
+    failed: number;
+    serverRefused?: number;
+    configsApplied?: number;
+    latenciesMs: number[];
+  };
+  const of = (st: NodeStatus) => (st.details as { reRegistrations?: ReReg } | undefined)?.reRegistrations;
+  const victim = rogueVictim ? statuses.find((st) => st.id === rogueVictim) : undefined;
+  const v = victim && of(victim);
+  const rogueConfig = rogueVictim
+    ? {
+        rogueConfig: {
+          ue: rogueVictim,
+          attempts: v?.attempts ?? 0,
+          rogueConfigRefused: v?.serverRefused ?? 0,
+          rogueConfigApplied: v?.configsApplied ?? 0,
+        },
+      }
+    : {};
   const rs = statuses
-    .map(
-      (st) =>
-        (
-          st.details as
-            | { reRegistrations?: { attempts: number; ok: number; failed: number; latenciesMs: number[] } }
-            | undefined
-        )?.reRegistrations,
-    )
+    .filter((st) => st.id !== rogueVictim)
+    .map(of)
     .filter((r) => r !== undefined);
-  if (rs.length === 0) return {};
+  if (rs.length === 0) return rogueConfig;
   const lat = rs.flatMap((r) => r.latenciesMs).sort((x, y) => x - y);
   return {
+    ...rogueConfig,
     reRegistrations: {
       ues: rs.length,
       attempts: rs.reduce((n, r) => n + r.attempts, 0),

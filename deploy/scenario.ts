@@ -212,6 +212,20 @@ export const scenarioSchema = z
          */
         rogueGroupManager: nodeId.optional(),
         /**
+         * A subscribed UE (not the insider) whose re-registrations (traffic.reRegisterEvery) are pointed at the
+         * adversary's PC3 endpoint (`rogue-config-server`, TR 33.833 #1.1): a certificate of the run's CA for another
+         * role (group manager) serves it a forged ProSe configuration. The UE sends group test frames (at least 5/s).
+         */
+        rogueConfigServer: nodeId.optional(),
+        /**
+         * Control run only (logged INSECURE by the UE): the rogueConfigServer UE accepts a PC3 server certificate of
+         * any role at re-registration, not only a ProSe Function's.
+         */
+        insecure: z
+          .object({ acceptAnyConfigServer: z.boolean().default(false) })
+          .strict()
+          .optional(),
+        /**
          * A man in the middle on the first direct link pair (`link-downgrade`, `dsmc-replay`): both UEs are given the
          * adversary's PC5 unicast address as their peer (as if it had won discovery) and it relays every frame.
          */
@@ -291,6 +305,20 @@ export const scenarioSchema = z
               : undefined;
       if (problem)
         ctx.addIssue({ code: 'custom', path: ['adversary', 'rogueGroupManager'], message: problem });
+    }
+    const rcs = s.adversary?.rogueConfigServer;
+    if (rcs !== undefined) {
+      const problem = !ids.has(rcs)
+        ? `no UE named ${rcs} in this scenario`
+        : rcs === s.adversary?.insider
+          ? 'the insider cannot be the victim'
+          : !s.traffic.reRegisterEvery
+            ? 'needs traffic.reRegisterEvery (the re-registrations pointed at the rogue)'
+            : ![...groupMembers(s as Scenario).values()].some((m) => m.includes(rcs))
+              ? `${rcs} is in no group`
+              : undefined;
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['adversary', 'rogueConfigServer'], message: problem });
     }
     if (s.adversary?.mitmDirectLink && !s.directLinks)
       ctx.addIssue({

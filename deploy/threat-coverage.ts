@@ -24,9 +24,9 @@ export const THREAT_COVERAGE: CoverageRow[] = [
   {
     keyIssue: '#1.1',
     threat: 'Rogue configuration server on PC3',
-    status: 'tested (procedure/node level)',
+    status: 'live attack',
     evidence:
-      'tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake. Live: not yet — pointing a UE at a rogue ProSe Function needs a UE that applies a configuration obtained mid-run (re-registration today only counts the answer) so the control can show the rogue configuration in effect',
+      'threat matrix row `rogue-config-server` (ue-3 re-registers at the adversary, which holds a group-manager certificate of the run’s CA and serves a forged configuration; the UE re-joins its groups at a changed address: server role check vs acceptAnyConfigServer); tests/transport/pc3-tls.test.ts: the client refuses a server whose certificate names another role; untrusted CA and revoked certificates fail the mutual TLS handshake',
   },
   {
     keyIssue: '#2.1',

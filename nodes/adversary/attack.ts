@@ -34,6 +34,18 @@ export interface AttackIo {
    * identity's key.
    */
   rogueGroupManager?: { groupId: string; groupKeyRefusedByKms: boolean };
+  /**
+   * With the scenario's `adversary.rogueConfigServer`: the UE whose re-registrations are pointed at the adversary's
+   * PC3 server, its groups, and the adversary's own multicast group (joined) the forged configuration puts them at.
+   */
+  rogueConfigServer?: {
+    ueId: string;
+    groupIds: string[];
+    group: Pc5Group;
+    l2GroupId: number;
+    /** A discovery group for the forged configuration (one of the run's). */
+    discovery: Pc5Group;
+  };
 }
 
 export interface Attack {

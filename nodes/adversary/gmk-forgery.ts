@@ -119,12 +119,9 @@ export function gmkForgery(io: AttackIo): Attack {
   };
   return {
     onFrame() {},
-    async onPc3Request(msg: Pc3Message, peer: Pc3Peer): Promise<Pc3Reply> {
-      if (msg.type !== 'gmk_request')
-        return {
-          type: 'error',
-          body: { cause: 'unexpected_message', detail: `${msg.type} is not served here` },
-        };
+    async onPc3Request(msg: Pc3Message, peer: Pc3Peer): Promise<Pc3Reply | undefined> {
+      // Other requests are for the other attacks on the rogue server (rogue-config-server).
+      if (msg.type !== 'gmk_request') return undefined;
       if (!ready || msg.body.groupId !== groupId)
         return { type: 'gmk_reject', body: { cause: 'unknown_group', detail: 'no such group' } };
       e.gmkRequests++;

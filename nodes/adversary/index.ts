@@ -11,6 +11,7 @@ import { linkDowngrade } from './link-downgrade.js';
 import { linkEavesdrop } from './link-eavesdrop.js';
 import { openImpersonation } from './open-impersonation.js';
 import { registrationFlood } from './registration-flood.js';
+import { rogueConfigServer } from './rogue-config-server.js';
 import { tracking } from './tracking.js';
 
 export const ATTACKS = {
@@ -26,6 +27,7 @@ export const ATTACKS = {
   'gmk-forgery': gmkForgery,
   'link-downgrade': linkDowngrade,
   'dsmc-replay': dsmcReplay,
+  'rogue-config-server': rogueConfigServer,
 } satisfies Record<string, AttackFactory>;
 
 export type AttackId = keyof typeof ATTACKS;

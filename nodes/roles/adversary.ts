@@ -2,6 +2,7 @@
 // given (discovery and one-to-many groups), holds no key of the run, and runs attack modules (nodes/adversary/) during
 // the traffic phase; their evidence is in its status, which `prosec attack` puts in the threat matrix.
 import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseBundle, validateBundle } from '../../crypto-core/kms-bundle.js';
@@ -54,6 +55,15 @@ const configSchema = z
      * group manager named `nodeId` (token in PROSEC_ROGUE_GM_TOKEN); needs the insider and the KMS key service.
      */
     rogueGroupManager: z.object({ groupId: z.string(), nodeId: z.string() }).strict().optional(),
+    /**
+     * Serve PC3 register_request to this UE (whose re-registrations are pointed here) with a forged ProSe
+     * configuration: its groups (`groupIds`) at a multicast group of the adversary's own. TLS with the same
+     * group-manager certificate (`nodeId`, token in PROSEC_ROGUE_GM_TOKEN): of the run's CA, not a ProSe Function's.
+     */
+    rogueConfigServer: z
+      .object({ ueId: z.string(), groupIds: z.array(z.string()).min(1).max(64), nodeId: z.string() })
+      .strict()
+      .optional(),
     kmsKeys: z
       .object({ host: z.string(), port: z.number().int().min(1).max(65535) })
       .strict()
@@ -149,23 +159,48 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     };
   }
   // A rogue group manager: a group-manager certificate of the run's CA (the TLS checks of a UE pass), no group key.
+  // The rogue configuration server serves with the same certificate (a group manager's, not a ProSe Function's).
   let rogueCreds: { certPem: string; keyPem: string; caCertPem: string } | undefined;
-  if (cfg.rogueGroupManager) {
+  const rogueNodeId = cfg.rogueGroupManager?.nodeId ?? cfg.rogueConfigServer?.nodeId;
+  if (rogueNodeId) {
     const token = process.env.PROSEC_ROGUE_GM_TOKEN;
     delete process.env.PROSEC_ROGUE_GM_TOKEN;
-    if (!token || !config.kms || !cfg.kmsKeys || !io.insider?.keys)
-      throw new Error(
-        'adversary.rogueGroupManager needs its token, the KMS, the key service and the insider',
-      );
+    if (!token || !config.kms) throw new Error('a rogue PC3 server needs its token and the KMS');
     const c = await enroll({
       host: config.kms.host,
       port: config.kms.port,
       caCertPem: readFileSync(config.kms.caCertFile, 'utf8'),
-      nodeId: cfg.rogueGroupManager.nodeId,
+      nodeId: rogueNodeId,
       role: 'group-manager',
       token,
     });
     rogueCreds = { certPem: c.certPem, keyPem: c.privateKeyPem, caCertPem: c.caCertPem };
+  }
+  if (cfg.rogueConfigServer) {
+    // The attacker's own multicast group (239.0.0.0/8 stays on loopback), where the forged configuration sends the
+    // victim's groups.
+    const group = {
+      address: `239.${randomInt(200, 250)}.${randomInt(0, 256)}.${randomInt(1, 255)}`,
+      port: await freeUdpPort(),
+    };
+    await medium.joinGroup(group);
+    io.rogueConfigServer = {
+      ueId: cfg.rogueConfigServer.ueId,
+      groupIds: cfg.rogueConfigServer.groupIds,
+      group,
+      l2GroupId: randomInt(1, 0xfffffe),
+      discovery: cfg.groups[0]!,
+    };
+    log.info(
+      { victim: cfg.rogueConfigServer.ueId, group },
+      'rogue configuration server: forged groups at our own group',
+    );
+  }
+  if (cfg.rogueGroupManager) {
+    if (!rogueCreds || !cfg.kmsKeys || !io.insider?.keys)
+      throw new Error(
+        'adversary.rogueGroupManager needs its token, the KMS, the key service and the insider',
+      );
     // It asks the KMS for the group identity's signing key, as the group's manager would: refused (not its manager).
     const kms = kmsKeysClient(cfg.kmsKeys, rogueCreds, metrics, 30_000);
     let refused = false;
@@ -191,7 +226,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       port: 0,
       ...rogueCreds,
       allowedRoles: ['ue'],
-      acceptTypes: ['gmk_request'],
+      acceptTypes: ['gmk_request', 'register_request'],
       handler: async (msg, peer) => {
         for (const a of serving) {
           const r = await a.onPc3Request!(msg, peer);
@@ -203,7 +238,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       logger: log,
     });
     roguePort = (await rogueServer.listen()).port;
-    log.info({ port: roguePort }, 'rogue group manager listening');
+    log.info({ port: roguePort }, 'rogue PC3 server listening (group-manager certificate)');
   }
   medium.onFrame((frame, meta) => {
     if (!active || !meta.group) return;
@@ -339,4 +374,16 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       await medium.close();
     },
   };
+}
+
+/** A free UDP port on loopback (bound and released). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    sock.once('error', reject);
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
 }

@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { Pc3Client } from '../../transport/pc3/client.js';
+import { Pc3Client, Pc3RequestError } from '../../transport/pc3/client.js';
 import type { ProseConfig } from '../../transport/pc3/messages.js';
 import { groupKey, type Pc5Group, type Pc5Medium } from '../../transport/pc5/medium.js';
 import { type ProximityConfig, ProximityPolicy } from '../../transport/pc5/proximity.js';
@@ -17,6 +17,7 @@ import { startUeDirectLinks, type UeDirectLinks } from './ue-direct-link.js';
 import { startUeDiscovery, type UeDiscovery, ueDiscoveryConfigSchema } from './ue-discovery.js';
 import { startUeGroupSecurity, type UeGroupSecurity } from './ue-group.js';
 import { uePc5ConfigSchema, uePc5Libp2pOptions, uePc5UdpOptions } from './ue-pc5.js';
+import { movedGroups, reRegistrationClient } from './ue-reregistration.js';
 
 export const ueRoleConfigSchema = z
   .object({
@@ -28,6 +29,22 @@ export const ueRoleConfigSchema = z
         reRegisterEvery: z.number().int().positive().optional(),
       })
       .strict(),
+    /**
+     * Where this UE sends its re-registrations (traffic.reRegisterEvery), when not to the ProSe Function it registered
+     * with: the threat matrix's rogue configuration server (scenario adversary.rogueConfigServer, TR 33.833 #1.1).
+     */
+    reRegisterTo: z
+      .object({ host: z.string(), port: z.number().int().min(1).max(65535) })
+      .strict()
+      .optional(),
+    /** Defences switched off for the threat matrix's control run only (logged INSECURE). */
+    insecure: z
+      .object({
+        /** Re-registration: accept a PC3 server certificate of the run's CA for any role, not only prose-function. */
+        acceptAnyConfigServer: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     /** This UE is deliberately not subscribed: a register_reject is the expected outcome. */
     expectRejection: z.boolean().default(false),
     /** PC5 one-to-one direct link settings (nodes/roles/ue-direct-link.ts validates them). */
@@ -122,6 +139,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   // PC5: join the configured groups and exchange one-to-many test frames.
   const peersHeard = new Map<string, Set<number>>();
   const groupByKey = new Map<string, { id: string; group: Pc5Group; l2GroupId: number }>();
+  /** Where each group's one-to-many test traffic goes: its address in the configuration in use. */
+  const sendTo = new Map<string, { group: Pc5Group; l2GroupId: number }>();
   let medium: Pc5Medium | undefined;
   // Ad-hoc group members have a fixed unicast port so the group's creator can reach them (docs/group.md).
   const adhocPort = (cfg.groupSecurity as { adhoc?: { unicastPort?: number } } | undefined)?.adhoc
@@ -158,6 +177,7 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     for (const g of proseConfig.groups) {
       const group = { address: g.multicastAddress, port: g.port };
       groupByKey.set(groupKey(group), { id: g.groupId, group, l2GroupId: g.l2GroupId });
+      sendTo.set(g.groupId, { group, l2GroupId: g.l2GroupId });
       peersHeard.set(g.groupId, new Set());
       await medium.joinGroup(group);
     }
@@ -193,17 +213,30 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   // Re-registration during the traffic phase (as after the configuration's validity expires): a new TLS 1.3
   // connection and a register_request each time. Its success and latency show whether the ProSe Function still
   // serves legitimate UEs (the threat matrix's registration-flood row); failures are counted, not errors.
-  const reReg = { attempts: 0, ok: 0, failed: 0, latenciesMs: [] as number[] };
+  // serverRefused: the server's certificate does not name a ProSe Function (TLS session refused, configuration kept);
+  // configsApplied: a configuration with other group addresses than the one in use was applied (groups re-joined).
+  const reReg = {
+    attempts: 0,
+    ok: 0,
+    failed: 0,
+    serverRefused: 0,
+    configsApplied: 0,
+    latenciesMs: [] as number[],
+  };
+  const acceptAnyServer = cfg.insecure?.acceptAnyConfigServer ?? false;
+  if (acceptAnyServer)
+    log.warn(
+      'INSECURE: re-registration accepts a PC3 server certificate of any role (acceptAnyConfigServer; threat-matrix control only)',
+    );
+  const reRegTarget = cfg.reRegisterTo ?? config.proseFunction;
   let reRegTimer: NodeJS.Timeout | undefined;
   let reRegClient: Pc3Client | undefined;
   const reRegister = async () => {
-    reRegClient ??= new Pc3Client({
-      host: config.proseFunction!.host,
-      port: config.proseFunction!.port,
-      certPem: creds.certPem,
-      keyPem: creds.keyPem,
-      caCertPem: creds.caCertPem,
-      expectedServer: { role: 'prose-function' },
+    // TR 33.833 #1.1: only a ProSe Function may configure the UE (the server certificate's role).
+    reRegClient ??= reRegistrationClient({
+      target: reRegTarget,
+      creds,
+      acceptAnyConfigServer: acceptAnyServer,
       metrics: pc3Sink(metrics),
     });
     reReg.attempts++;
@@ -218,16 +251,42 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       if (r.type === 'register_accept') {
         reReg.ok++;
         if (reReg.latenciesMs.length < 10_000) reReg.latenciesMs.push(Math.round(ms * 10) / 10);
+        await applyConfig(r.body.config);
       } else {
         reReg.failed++;
         log.warn({ type: r.type }, 're-registration refused');
       }
     } catch (e) {
       reReg.failed++;
+      if (e instanceof Pc3RequestError && e.code === 'server_identity') reReg.serverRefused++;
       log.warn({ err: (e as Error).message }, 're-registration failed');
     } finally {
       await reRegClient.close().catch(() => undefined);
     }
+  };
+  // A configuration obtained at re-registration is applied: a group whose address or port changed is joined at the
+  // new address and its one-to-many traffic goes there (the old address is kept joined: group security uses it).
+  const applyConfig = async (next: ProseConfig) => {
+    if (!medium || !proseConfig) return;
+    const moved = movedGroups(new Set(groupByKey.keys()), next);
+    for (const g of moved) {
+      const group = { address: g.multicastAddress, port: g.port };
+      // Groups moved to one address share one membership (received frames count for the first group ID there).
+      if (!groupByKey.has(groupKey(group))) {
+        await medium.joinGroup(group);
+        groupByKey.set(groupKey(group), { id: g.groupId, group, l2GroupId: g.l2GroupId });
+      }
+      sendTo.set(g.groupId, { group, l2GroupId: g.l2GroupId });
+      if (!peersHeard.has(g.groupId)) peersHeard.set(g.groupId, new Set());
+      if (trafficOn) startGroupSender(g.groupId);
+    }
+    if (moved.length === 0) return;
+    reReg.configsApplied++;
+    proseConfig = { ...next, l2Id: proseConfig.l2Id };
+    log.warn(
+      { groups: next.groups.map((g) => `${g.groupId}@${g.multicastAddress}:${g.port}`) },
+      'applied a new ProSe configuration from re-registration',
+    );
   };
   const startReRegistration = () => {
     const every = cfg.traffic.reRegisterEvery;
@@ -247,26 +306,38 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     }, Math.random() * every);
   };
   const stopTraffic = () => {
+    trafficOn = false;
+    sending.clear();
     for (const t of timers.splice(0)) clearInterval(t);
     clearInterval(reRegTimer);
   };
-  const startTraffic = () => {
-    if (!medium || cfg.traffic.groupRate <= 0 || timers.length > 0) return;
+  let trafficOn = false;
+  const sending = new Set<string>();
+  /** One-to-many test frames to a group, at whatever address the configuration in use gives it. */
+  const startGroupSender = (groupId: string) => {
+    if (!medium || cfg.traffic.groupRate <= 0 || sending.has(groupId)) return;
+    sending.add(groupId);
     const periodMs = 1000 / cfg.traffic.groupRate;
-    for (const g of groupByKey.values()) {
-      const send = () =>
+    const send = () => {
+      const g = sendTo.get(groupId);
+      if (g)
         medium?.sendToGroup(g.group, {
           type: 'test',
           dstL2Id: g.l2GroupId,
           payload: testPayload(cfg.traffic.payloadBytes),
         });
-      // Spread senders over the period so the group is not hit by synchronized bursts.
-      const first = setTimeout(() => {
-        send();
-        timers.push(setInterval(send, periodMs));
-      }, Math.random() * periodMs);
-      timers.push(first);
-    }
+    };
+    // Spread senders over the period so the group is not hit by synchronized bursts.
+    const first = setTimeout(() => {
+      send();
+      timers.push(setInterval(send, periodMs));
+    }, Math.random() * periodMs);
+    timers.push(first);
+  };
+  const startTraffic = () => {
+    if (!medium || cfg.traffic.groupRate <= 0 || trafficOn) return;
+    trafficOn = true;
+    for (const id of sendTo.keys()) startGroupSender(id);
   };
 
   return {

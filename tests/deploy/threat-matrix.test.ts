@@ -39,6 +39,7 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
     'group-key-fetch',
     'registration-flood',
     'gmk-forgery',
+    'rogue-config-server',
     'rogue-relay',
   ];
   assert.deepEqual(
