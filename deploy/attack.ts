@@ -529,6 +529,11 @@ UEs re-register every second (scenario \`traffic.reRegisterEvery\`) and count wh
 of the run's CA, as any group management server of the deployment would, so the UE's TLS checks pass, but not the
 group identity's ECCSI key (the KMS refuses it); it answers with a forged I_MESSAGE carrying an all-zero GMK,
 signed with the insider's key, then sets up a call under that GMK on the group's PC5 address and sends media.
+\`rogue-config-server\` (key issue #1.1) points ue-3's periodic re-registrations at the adversary's PC3 endpoint
+(\`adversary.rogueConfigServer\`, as after an attack on the ProSe Function's address): it serves TLS with the same
+group-manager certificate of the run's CA and answers register_request with a forged ProSe configuration that puts all
+of ue-3's groups at a multicast group of its own; ue-3 sends group test frames (5/s) so that a configuration it applies
+shows in its traffic, and its re-registrations are counted apart from the other UEs'.
 \`rogue-relay\` runs in a scenario of its own, scenarios/attack-relay.yaml (an AAA, a network sink, one UE-to-network
 relay and three remote UEs; in the main scenario a relay would slow every other row), as a second pair of runs whose
 rows are merged into the matrix: the relay itself is the attacker (\`relay.rogue\`: relay-1, the EAP pass-through
@@ -539,10 +544,11 @@ INSECURE by the nodes (\`discovery.rotateL2Id: false\`, \`discovery.insecure.noR
 \`noRegistrationThrottle\`,
 \`groupSecurity.groups[].insecure.nullCipher\` / \`noReplayProtection\` / \`noCallReplayProtection\` /
 \`anyoneMayFetch\` / \`skipGmkSignatureCheck\`, \`directLinks.insecure.nullCipher\` / \`noEchoCheck\` /
-\`noTranscriptBinding\` / \`reuseNonce1\`, \`relay.insecure.peerSkipsAtMac\`). The evidence is counters: the adversary's own (status) and the
+\`noTranscriptBinding\` / \`reuseNonce1\`, \`relay.insecure.peerSkipsAtMac\`,
+\`adversary.insecure.acceptAnyConfigServer\` — given to the rogue configuration server's victim only). The evidence is counters: the adversary's own (status) and the
 victims' (run summary: replays rejected, duplicates, replayed call set-ups and forgeries accepted, keys issued to a
 non-member, forged GMKs installed and media deciphered under them, registrations served, direct link set-ups accepted with an
-altered offer or a replayed DSMC, challenges processed with a bad AT_MAC and remote UE failures by cause — ground truth measured by each victim independently of the check under test). A row passes only if its
+altered offer or a replayed DSMC, re-registrations refused for the server certificate's role or configurations applied, challenges processed with a bad AT_MAC and remote UE failures by cause — ground truth measured by each victim independently of the check under test). A row passes only if its
 attack fails against the defence and succeeds against the control, so a row cannot pass because the attack never
 ran. \`npm test\` runs the matrix (tests/deploy/threat-matrix.test.ts) and fails on any failing row.
 

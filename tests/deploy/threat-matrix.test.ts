@@ -75,6 +75,22 @@ test('prosec attack: every threat-matrix row passes (attack fails against the de
   const cd = summary(m.runs.control).directLinks;
   assert.deepEqual(cd.setupAlgs, { '128-NEA0/128-NIA1': 1 });
   assert.ok(cd.biddingDownAccepted >= 1 && cd.dsmcReplaysAccepted >= 1);
+  // The rogue configuration server's victim, by its own counters: every re-registration at the rogue refused for the
+  // server certificate's role, nothing applied; in the control the forged configuration applied.
+  const rogueConfig = (dir: string) =>
+    (
+      JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+        rogueConfig: { ue: string; attempts: number; rogueConfigRefused: number; rogueConfigApplied: number };
+      }
+    ).rogueConfig;
+  const vd = rogueConfig(m.runs.defence);
+  assert.equal(vd.ue, 'ue-3');
+  // (One attempt may still be in flight when the status is taken.)
+  assert.ok(vd.rogueConfigRefused >= 1 && vd.rogueConfigRefused >= vd.attempts - 1, JSON.stringify(vd));
+  assert.equal(vd.rogueConfigApplied, 0);
+  const vc = rogueConfig(m.runs.control);
+  assert.equal(vc.rogueConfigRefused, 0);
+  assert.ok(vc.rogueConfigApplied >= 1);
   // The rogue relay row ran in its own scenario; the victims' counters: every remote UE refused the tampered
   // challenge (bad_mac) and none installed PC5 keys; in the control every one accepted it.
   assert.deepEqual(Object.keys(m.runsByScenario), ['attack', 'attack-relay']);
