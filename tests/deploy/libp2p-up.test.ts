@@ -2,7 +2,7 @@
 // per group, /prosec/pc5/1.0.0 streams for the direct link): every group member hears every peer, the direct
 // link passes user data, the summary and each UE's metrics name the medium, and no UE holds a UDP socket.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -33,7 +33,13 @@ function udpSocketsOf(pid: number): number {
 test('prosec up scenarios/libp2p.yaml: group peers hear each other and the direct link carries data over libp2p; the medium is recorded; no UE uses UDP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-libp2p-'));
   const runsDir = join(dir, 'runs');
-  const run = runCli(['up', join(REPO_ROOT, 'scenarios', 'libp2p.yaml'), '--json', '--runs-dir', runsDir], {
+  // The shipped scenario with a longer traffic phase: the test reads every UE's /metrics while the run is up,
+  // and on a loaded host 5 s between 'running' and teardown was not always enough (fetch failed).
+  const file = join(dir, 'libp2p.yaml');
+  const shipped = readFileSync(join(REPO_ROOT, 'scenarios', 'libp2p.yaml'), 'utf8');
+  assert.match(shipped, /^duration: 5s$/m);
+  writeFileSync(file, shipped.replace(/^duration: 5s$/m, 'duration: 20s'));
+  const run = runCli(['up', file, '--json', '--runs-dir', runsDir], {
     timeoutMs: 180_000,
   });
   try {
