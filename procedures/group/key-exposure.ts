@@ -118,6 +118,30 @@ function tally(
   if (decrypted > 0) c.callsExposed++;
 }
 
+/**
+ * The group's key for a time: one per period, counted from 0 until re-provisioning and from re-provisioning on
+ * (epoch 1: keys the leaked member never gets). Keys are made on first use, so both schemes see the same timeline.
+ */
+function keyTimeline<T>(
+  periodMs: number,
+  reprovisionedAtMs: number,
+  make: (startMs: number) => T,
+): (t: number) => { key: T; idx: number } {
+  const keys = new Map<string, T>();
+  return (t) => {
+    const epoch = t >= reprovisionedAtMs ? 1 : 0;
+    const base = epoch === 1 ? reprovisionedAtMs : 0;
+    const idx = Math.floor((t - base) / periodMs);
+    const k = `${epoch}:${idx}`;
+    let key = keys.get(k);
+    if (key === undefined) {
+      key = make(base + idx * periodMs);
+      keys.set(k, key);
+    }
+    return { key, idx };
+  };
+}
+
 /** Scheme A: PGK batches; the leak hands over the member's whole current batch. */
 export function runSchemeA(
   p: ExposureParams,
@@ -125,19 +149,14 @@ export function runSchemeA(
 ): SchemeExposure {
   const detectAt = p.leakAtMs + p.detectAfterMs;
   const reprovisionedAtMs = detectAt + p.coverageReturnAfterMs;
-  // PGK for a time: batches are issued every batchSpan; after re-provisioning a fresh batch starts (M excluded).
-  const pgks = new Map<string, { id: number; key: Uint8Array }>();
+  // PGK for a time: batches of pgkBatch periods; after re-provisioning a fresh batch starts (M excluded).
+  const timeline = keyTimeline(p.periodMs, reprovisionedAtMs, () => ({
+    id: newGmkId('pc3', random),
+    key: new Uint8Array(random(32)),
+  }));
   const pgkAt = (t: number) => {
-    const epoch = t >= reprovisionedAtMs ? 1 : 0;
-    const base = epoch === 1 ? reprovisionedAtMs : 0;
-    const idx = Math.floor((t - base) / p.periodMs);
-    const k = `${epoch}:${idx}`;
-    let v = pgks.get(k);
-    if (!v) {
-      v = { id: newGmkId('pc3', random), key: new Uint8Array(random(32)) };
-      pgks.set(k, v);
-    }
-    return { ...v, epoch, idx, batch: Math.floor(idx / p.pgkBatch) };
+    const { key, idx } = timeline(t);
+    return { ...key, idx, batch: Math.floor(idx / p.pgkBatch) };
   };
   // What the leaked device holds at t: the rest of its current batch (the current PGK and the future ones; a
   // device deletes expired PGKs, so earlier periods of the batch are not in it).
@@ -202,27 +221,19 @@ export function runSchemeB(
   const detectAt = p.leakAtMs + p.detectAfterMs;
   // Removal at detection: immediate rekey; the new GMK reaches the remaining members at the distribution rate.
   const reprovisionedAtMs = detectAt + Math.ceil(((p.members - 1) / p.distributionRate) * 1000);
-  const gmks = new Map<string, GmkRecord>();
-  const gmkAt = (t: number): GmkRecord => {
-    // Before the removal rekey: periodic GMKs; from re-provisioning on: GMKs the removed member never gets.
-    const epoch = t >= reprovisionedAtMs ? 1 : 0;
-    const base = epoch === 1 ? reprovisionedAtMs : 0;
-    const idx = Math.floor((t - base) / p.periodMs);
-    const k = `${epoch}:${idx}`;
-    let g = gmks.get(k);
-    if (!g) {
-      const start = base + idx * p.periodMs;
-      g = {
-        groupId: GROUP,
-        gmkId: newGmkId('standard', random),
-        gmk: new Uint8Array(random(16)),
-        activatedAtMs: start,
-        expiresAtMs: start + p.periodMs,
-      };
-      gmks.set(k, g);
-    }
-    return g;
-  };
+  // Before the removal rekey: periodic GMKs; from re-provisioning on: GMKs the removed member never gets.
+  const timeline = keyTimeline(
+    p.periodMs,
+    reprovisionedAtMs,
+    (start): GmkRecord => ({
+      groupId: GROUP,
+      gmkId: newGmkId('standard', random),
+      gmk: new Uint8Array(random(16)),
+      activatedAtMs: start,
+      expiresAtMs: start + p.periodMs,
+    }),
+  );
+  const gmkAt = (t: number): GmkRecord => timeline(t).key;
   // The leaked device holds the current GMK (and the next one in the last 20% of the period: rekey at 80%), and
   // keeps receiving the periodic GMKs until it is removed at detection.
   const held = new Map<number, Uint8Array>();
