@@ -18,7 +18,7 @@ import {
   openGroupKeyPush,
   PROSEC_UA_PROTOCOL_ID,
 } from '../../procedures/group/gba-push.js';
-import { GmkReceiver, groupIdentityUri } from '../../procedures/group/gmk-distribution.js';
+import { GmkReceiver, type GmkRecord, groupIdentityUri } from '../../procedures/group/gmk-distribution.js';
 import { GroupCallReceiver, prepareCallInit } from '../../procedures/group/group-call.js';
 import {
   type GroupCrypto,
@@ -370,6 +370,30 @@ export async function startUeGroupSecurity(
     }
   };
 
+  /**
+   * Installs a key that came as a record (PC3, GBA push, ad-hoc link; not an I_MESSAGE) and counts it; `ms` is the
+   * member's delivery time when it has one, observed as a metric for `solution` when given.
+   */
+  const installKey = (j: Joined, rec: GmkRecord, ms?: number, solution?: 'pc3' | 'network'): boolean => {
+    if (!gmks.installDirect(rec, rec.activatedAtMs).ok) return false;
+    const gs = st.groups[j.id]!;
+    gs.gmkInstalls++;
+    gs.gmkId = rec.gmkId;
+    if (ms !== undefined) {
+      st.gmkInstallMs[j.id]!.push(Math.round(ms * 1000) / 1000);
+      if (solution) metrics.groupGmkDistributionSeconds.observe({ solution, scope: 'member' }, ms / 1000);
+    }
+    return true;
+  };
+  /**
+   * Reconfiguration on expiry: ask again once 80% of the key's period of use is over (the network then hands out
+   * the next key), well before this one expires.
+   */
+  const refetchBeforeExpiry = (rec: GmkRecord, fetch: () => void) => {
+    const at = rec.activatedAtMs + 0.8 * (rec.expiresAtMs - rec.activatedAtMs) + 20;
+    later(Math.max(50, at - Date.now()), fetch);
+  };
+
   // Pre-provisioned group key over PC3 (sol. #3.5): fetch, then fetch again when its period of use ends.
   const fetchPc3 = async (j: Joined) => {
     if (!config.proseFunction) throw new Error('pc3 groups need the ProSe Function endpoint');
@@ -385,27 +409,15 @@ export async function startUeGroupSecurity(
           return;
         }
         const b = reply.body;
-        const r = gmks.installDirect(
-          {
-            groupId: j.id,
-            gmkId: b.gmkId,
-            gmk: fromHex(b.key),
-            activatedAtMs: b.activatedAtMs,
-            expiresAtMs: b.expiresAtMs,
-          },
-          b.activatedAtMs,
-        );
-        if (r.ok) {
-          st.groups[j.id]!.gmkInstalls++;
-          st.groups[j.id]!.gmkId = b.gmkId;
-          const ms = performance.now() - t0;
-          st.gmkInstallMs[j.id]!.push(Math.round(ms * 1000) / 1000);
-          metrics.groupGmkDistributionSeconds.observe({ solution: 'pc3', scope: 'member' }, ms / 1000);
-        }
-        // Reconfiguration on expiry: ask again once 80% of the key's period of use is over (the ProSe
-        // Function then hands out the next key), well before this one expires.
-        const at = b.activatedAtMs + 0.8 * (b.expiresAtMs - b.activatedAtMs) + 20;
-        later(Math.max(50, at - Date.now()), () => void once());
+        const rec: GmkRecord = {
+          groupId: j.id,
+          gmkId: b.gmkId,
+          gmk: fromHex(b.key),
+          activatedAtMs: b.activatedAtMs,
+          expiresAtMs: b.expiresAtMs,
+        };
+        installKey(j, rec, performance.now() - t0, 'pc3');
+        refetchBeforeExpiry(rec, () => void once());
       } catch (e) {
         if (!stopped) log.warn({ err: (e as Error).message, groupId: j.id }, 'group_key_request failed');
         later(1000, () => void once());
@@ -460,16 +472,9 @@ export async function startUeGroupSecurity(
           later(1000, () => void once());
           return;
         }
-        if (gmks.installDirect(r.record, r.record.activatedAtMs).ok) {
-          st.groups[j.id]!.gmkInstalls++;
-          st.groups[j.id]!.gmkId = r.record.gmkId;
-          const ms = performance.now() - t0;
-          st.gmkInstallMs[j.id]!.push(Math.round(ms * 1000) / 1000);
-          metrics.groupGmkDistributionSeconds.observe({ solution: 'network', scope: 'member' }, ms / 1000);
-        }
+        installKey(j, r.record, performance.now() - t0, 'network');
         firstKey.get(j.id)?.();
-        const at = r.record.activatedAtMs + 0.8 * (r.record.expiresAtMs - r.record.activatedAtMs) + 20;
-        later(Math.max(50, at - Date.now()), () => void once());
+        refetchBeforeExpiry(r.record, () => void once());
       } catch (e) {
         if (stopped) return;
         log.warn({ err: (e as Error).message, groupId: j.id }, 'gba_key_request failed');
@@ -495,15 +500,9 @@ export async function startUeGroupSecurity(
       install: (rec, setupMs) => {
         const j = joined.get(rec.groupId);
         if (j?.solution !== 'adhoc') return false;
-        const r = gmks.installDirect(rec, rec.activatedAtMs);
-        if (!r.ok) return false;
-        const gs = st.groups[j.id]!;
-        gs.gmkInstalls++;
-        gs.gmkId = rec.gmkId;
         // Members: the creator's rekey (GMK activation) to installed here; the creator's own install is not a
-        // distribution and is not counted as one.
-        if (setupMs !== undefined && setupMs > 0) st.gmkInstallMs[j.id]!.push(setupMs);
-        return true;
+        // distribution and is not counted as one (the creator observes the metric when the member acknowledges).
+        return installKey(j, rec, setupMs !== undefined && setupMs > 0 ? setupMs : undefined);
       },
       removed: (groupId) => {
         const gs = st.groups[groupId];
