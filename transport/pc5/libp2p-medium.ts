@@ -14,13 +14,15 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { tcp } from '@libp2p/tcp';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { decodePc5Frame, encodePc5FrameInto, type Pc5Frame, Pc5FrameError } from './frame.js';
+import { encodePc5FrameInto } from './frame.js';
 import {
+  checkL2Id,
   groupKey,
+  isLoopback,
   type Pc5Address,
   Pc5Counters,
   type Pc5FrameHandler,
-  type Pc5FrameMeta,
+  Pc5FrameIo,
   type Pc5Group,
   type Pc5Medium,
   Pc5MediumError,
@@ -113,7 +115,6 @@ type State = 'new' | 'starting' | 'started' | 'closed';
 type Node = Libp2p<{ identify: unknown; pubsub: GossipSub }>;
 
 const addrKey = (a: Pc5Address): string => `${a.host}:${a.port}`;
-const isLoopback = (host: string): boolean => isIPv4(host) && host.startsWith('127.');
 const sleep = (ms: number): Promise<void> =>
   new Promise((r) => {
     setTimeout(r, ms).unref();
@@ -269,8 +270,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
   private closePromise: Promise<void> | undefined;
   private node: Node | undefined;
   private local: Pc5Address | undefined;
-  private handlers: Pc5FrameHandler[] = [];
-  private seq = 0;
+  private readonly io: Pc5FrameIo;
   /** Starts at random: a medium restarted on the same address does not repeat its predecessor's ids. */
   private messageCounter = randomInt(0, 2 ** 32 - 1);
   /** Joined groups by topic. */
@@ -286,10 +286,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
   private drainWaiters: (() => void)[] = [];
 
   constructor(options: Libp2pPc5MediumOptions) {
-    if (!Number.isInteger(options.l2Id) || options.l2Id < 0 || options.l2Id > 0xffffff) {
-      throw new Pc5MediumError('bad_l2id', `l2Id must be a 24-bit integer, got ${options.l2Id}`);
-    }
-    this.l2Id = options.l2Id;
+    this.l2Id = checkL2Id(options.l2Id);
     this.opts = {
       listenAddress: options.listenAddress ?? '127.0.0.1',
       listenPort: options.listenPort ?? 0,
@@ -315,6 +312,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
       options.onError ??
       ((err) =>
         process.emitWarning(`PC5 libp2p medium (L2 ID ${this.l2Id}): ${err.message}`, 'Pc5MediumWarning'));
+    this.io = new Pc5FrameIo(this.l2Id, this.counters, (e) => this.onError(e));
   }
 
   get unicastAddress(): Pc5Address {
@@ -631,26 +629,10 @@ export class Libp2pPc5Medium implements Pc5Medium {
     await this.syncPeers([], [topic]);
   }
 
-  private buildFrame(f: Pc5OutgoingFrame): Pc5Frame {
-    let seq = f.seq;
-    if (seq === undefined) {
-      seq = this.seq;
-      this.seq = (this.seq + 1) >>> 0;
-    }
-    return {
-      type: f.type,
-      flags: f.flags ?? 0,
-      srcL2Id: f.srcL2Id ?? this.l2Id,
-      dstL2Id: f.dstL2Id,
-      seq,
-      payload: f.payload,
-    };
-  }
-
   sendToGroup(group: Pc5Group, frame: Pc5OutgoingFrame): boolean {
     this.requireStarted();
     validatePc5Group(group);
-    const f = this.buildFrame(frame);
+    const f = this.io.outgoing(frame);
     const buf = new Uint8Array(ENVELOPE + 9000);
     const n = encodePc5FrameInto(f, buf, ENVELOPE);
     return this.publish(group, buf.subarray(0, ENVELOPE + n), n);
@@ -706,7 +688,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
   sendUnicast(to: Pc5Address, frame: Pc5OutgoingFrame): boolean {
     this.requireStarted();
     this.checkUnicast(to);
-    const f = this.buildFrame(frame);
+    const f = this.io.outgoing(frame);
     const buf = new Uint8Array(4 + 9000);
     const n = encodePc5FrameInto(f, buf, 4);
     new DataView(buf.buffer).setUint32(0, n);
@@ -829,10 +811,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
   }
 
   onFrame(handler: Pc5FrameHandler): () => void {
-    this.handlers = [...this.handlers, handler];
-    return () => {
-      this.handlers = this.handlers.filter((h) => h !== handler);
-    };
+    return this.io.onFrame(handler);
   }
 
   stats(): Pc5MediumStats {
@@ -874,27 +853,7 @@ export class Libp2pPc5Medium implements Pc5Medium {
     from: Pc5Address,
     group: Pc5Group | undefined,
   ): void {
-    const receivedAt = process.hrtime.bigint();
-    let frame: Pc5Frame;
-    try {
-      frame = decodePc5Frame(bytes);
-    } catch (e) {
-      this.counters.frameDropped(
-        e instanceof Pc5FrameError && e.reason !== 'bad_field' ? e.reason : 'bad_length',
-      );
-      return;
-    }
-    this.counters.frameReceived(kind, bytes.length);
-    const meta: Pc5FrameMeta = { from: { ...from }, receivedAt, bytes: bytes.length };
-    if (group) meta.group = { ...group };
-    for (const h of this.handlers) {
-      try {
-        h(frame, meta);
-      } catch (e) {
-        this.counters.errors.handler++;
-        this.onError(e instanceof Error ? e : new Error(String(e)));
-      }
-    }
+    this.io.receive(bytes, kind, { ...from }, group ? { ...group } : undefined, process.hrtime.bigint());
   }
 }
 

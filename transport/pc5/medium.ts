@@ -1,7 +1,14 @@
 // The PC5 medium contract: what every PC5 (UE-to-UE) transport offers to the node runtime.
 // UdpPc5Medium (udp-medium.ts) implements it over loopback UDP; any later medium must pass
 // tests/transport/pc5-medium-compliance.ts. Semantics and choices: docs/pc5.md.
-import type { Pc5DecodeErrorReason, Pc5Frame, Pc5FrameType } from './frame.js';
+import { isIPv4 } from 'node:net';
+import {
+  decodePc5Frame,
+  type Pc5DecodeErrorReason,
+  type Pc5Frame,
+  Pc5FrameError,
+  type Pc5FrameType,
+} from './frame.js';
 
 /** How peers reach a medium one-to-one. */
 export interface Pc5Address {
@@ -166,5 +173,89 @@ export class Pc5Counters {
       ownEcho: this.ownEcho,
       errors: { ...this.errors },
     };
+  }
+}
+
+/** An IPv4 literal in 127.0.0.0/8. */
+export function isLoopback(host: string): boolean {
+  return isIPv4(host) && host.startsWith('127.');
+}
+
+/** A medium's Layer-2 ID, checked (24 bits) before anything else is built. */
+export function checkL2Id(l2Id: number): number {
+  if (!Number.isInteger(l2Id) || l2Id < 0 || l2Id > 0xffffff) {
+    throw new Pc5MediumError('bad_l2id', `l2Id must be a 24-bit integer, got ${l2Id}`);
+  }
+  return l2Id;
+}
+
+/**
+ * The transport-independent half of a medium: the frame handlers, the defaults of outgoing frames (source L2 ID,
+ * a per-medium seq, flags 0) and the receive path (decode; malformed bytes counted by reason and dropped; counted;
+ * handed to every handler, whose exceptions are counted and reported, never thrown). UdpPc5Medium and
+ * Libp2pPc5Medium differ only in how bytes travel.
+ */
+export class Pc5FrameIo {
+  private handlers: Pc5FrameHandler[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly l2Id: number,
+    private readonly counters: Pc5Counters,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  onFrame(handler: Pc5FrameHandler): () => void {
+    this.handlers = [...this.handlers, handler];
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
+  }
+
+  /** The frame to encode for an outgoing one: srcL2Id defaults to this medium's, seq to the next of its counter. */
+  outgoing(f: Pc5OutgoingFrame): Pc5Frame {
+    let seq = f.seq;
+    if (seq === undefined) {
+      seq = this.seq;
+      this.seq = (this.seq + 1) >>> 0;
+    }
+    return {
+      type: f.type,
+      flags: f.flags ?? 0,
+      srcL2Id: f.srcL2Id ?? this.l2Id,
+      dstL2Id: f.dstL2Id,
+      seq,
+      payload: f.payload,
+    };
+  }
+
+  /** One received datagram or message: decoded, counted and handed to every handler. */
+  receive(
+    bytes: Uint8Array,
+    kind: Pc5TrafficKind,
+    from: Pc5Address,
+    group: Pc5Group | undefined,
+    receivedAt: bigint,
+  ): void {
+    let frame: Pc5Frame;
+    try {
+      frame = decodePc5Frame(bytes);
+    } catch (e) {
+      this.counters.frameDropped(
+        e instanceof Pc5FrameError && e.reason !== 'bad_field' ? e.reason : 'bad_length',
+      );
+      return;
+    }
+    this.counters.frameReceived(kind, bytes.length);
+    const meta: Pc5FrameMeta = { from, receivedAt, bytes: bytes.length };
+    if (group) meta.group = group;
+    for (const h of this.handlers) {
+      try {
+        h(frame, meta);
+      } catch (e) {
+        this.counters.errors.handler++;
+        this.onError(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
   }
 }

@@ -3,20 +3,15 @@
 // Multicast stays on the machine: interface 127.0.0.1, TTL 0, 239/8 only, 239/8 routed via lo. docs/pc5.md.
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
+import { encodePc5Frame, encodePc5FrameInto, PC5_MAX_FRAME_SIZE } from './frame.js';
 import {
-  decodePc5Frame,
-  encodePc5Frame,
-  encodePc5FrameInto,
-  PC5_MAX_FRAME_SIZE,
-  type Pc5Frame,
-  Pc5FrameError,
-} from './frame.js';
-import {
+  checkL2Id,
   groupKey,
+  isLoopback,
   type Pc5Address,
   Pc5Counters,
   type Pc5FrameHandler,
-  type Pc5FrameMeta,
+  Pc5FrameIo,
   type Pc5Group,
   type Pc5Medium,
   Pc5MediumError,
@@ -85,10 +80,6 @@ function literalLookup(
   else cb(new Pc5MediumError('bad_address', `not an IPv4 literal: ${address}`), address, 4);
 }
 
-function isLoopback(host: string): boolean {
-  return isIPv4(host) && host.startsWith('127.');
-}
-
 function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new Pc5MediumError('bad_address', `${what} port must be 1..65535, got ${port}`);
@@ -133,8 +124,7 @@ export class UdpPc5Medium implements Pc5Medium {
   private local: Pc5Address | undefined;
   private readonly groupSockets = new Map<string, GroupSocket>();
   private readonly pendingJoins = new Map<string, Promise<void>>();
-  private handlers: Pc5FrameHandler[] = [];
-  private seq = 0;
+  private readonly io: Pc5FrameIo;
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   private multicastChecked = false;
@@ -149,10 +139,7 @@ export class UdpPc5Medium implements Pc5Medium {
   private lastGroupPort = 0;
 
   constructor(options: UdpPc5MediumOptions) {
-    if (!Number.isInteger(options.l2Id) || options.l2Id < 0 || options.l2Id > 0xffffff) {
-      throw new Pc5MediumError('bad_l2id', `l2Id must be a 24-bit integer, got ${options.l2Id}`);
-    }
-    this.l2Id = options.l2Id;
+    this.l2Id = checkL2Id(options.l2Id);
     this.opts = {
       bindAddress: options.bindAddress ?? '127.0.0.1',
       unicastPort: options.unicastPort ?? 0,
@@ -186,6 +173,7 @@ export class UdpPc5Medium implements Pc5Medium {
       options.onError ??
       ((err) =>
         process.emitWarning(`PC5 UDP medium (L2 ID ${this.l2Id}): ${err.message}`, 'Pc5MediumWarning'));
+    this.io = new Pc5FrameIo(this.l2Id, this.counters, (e) => this.onError(e));
   }
 
   get unicastAddress(): Pc5Address {
@@ -387,19 +375,7 @@ export class UdpPc5Medium implements Pc5Medium {
     port: number,
     f: Pc5OutgoingFrame,
   ): boolean {
-    let seq = f.seq;
-    if (seq === undefined) {
-      seq = this.seq;
-      this.seq = (this.seq + 1) >>> 0;
-    }
-    const frame: Pc5Frame = {
-      type: f.type,
-      flags: f.flags ?? 0,
-      srcL2Id: f.srcL2Id ?? this.l2Id,
-      dstL2Id: f.dstL2Id,
-      seq,
-      payload: f.payload,
-    };
+    const frame = this.io.outgoing(f);
     const cb = kind === 'group' ? this.groupSent : this.unicastSent;
     const queued = sock.getSendQueueCount();
     if (queued >= this.opts.maxQueuedSends) {
@@ -449,10 +425,7 @@ export class UdpPc5Medium implements Pc5Medium {
   }
 
   onFrame(handler: Pc5FrameHandler): () => void {
-    this.handlers = [...this.handlers, handler];
-    return () => {
-      this.handlers = this.handlers.filter((h) => h !== handler);
-    };
+    return this.io.onFrame(handler);
   }
 
   stats(): Pc5MediumStats {
@@ -497,30 +470,7 @@ export class UdpPc5Medium implements Pc5Medium {
     group: Pc5Group | undefined,
     receivedAt: bigint,
   ): void {
-    let frame: Pc5Frame;
-    try {
-      frame = decodePc5Frame(msg);
-    } catch (e) {
-      this.counters.frameDropped(
-        e instanceof Pc5FrameError && e.reason !== 'bad_field' ? e.reason : 'bad_length',
-      );
-      return;
-    }
-    this.counters.frameReceived(kind, msg.length);
-    const meta: Pc5FrameMeta = {
-      from: { host: rinfo.address, port: rinfo.port },
-      receivedAt,
-      bytes: msg.length,
-    };
-    if (group) meta.group = group;
-    for (const h of this.handlers) {
-      try {
-        h(frame, meta);
-      } catch (e) {
-        this.counters.errors.handler++;
-        this.onError(e instanceof Error ? e : new Error(String(e)));
-      }
-    }
+    this.io.receive(msg, kind, { host: rinfo.address, port: rinfo.port }, group, receivedAt);
   }
 }
 
