@@ -8,14 +8,14 @@ import { z } from 'zod';
 import { parseBundle, validateBundle } from '../../crypto-core/kms-bundle.js';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
-import { Pc3Server } from '../../transport/pc3/server.js';
+import type { Pc3Server } from '../../transport/pc3/server.js';
 import type { Pc5Frame } from '../../transport/pc5/frame.js';
 import { decodePc5Frame, Pc5FrameError } from '../../transport/pc5/frame.js';
 import { UdpPc5Medium } from '../../transport/pc5/udp-medium.js';
 import type { Attack, AttackIo, RelayEnd } from '../adversary/attack.js';
 import { type LoopbackCapture, NO_CAPTURE_TOOL, startLoopbackCapture } from '../adversary/capture.js';
 import { ATTACK_IDS, ATTACKS, type AttackId } from '../adversary/index.js';
-import { kmsKeysClient } from '../runtime/enrollment.js';
+import { kmsKeysClient, nodePc3Server } from '../runtime/enrollment.js';
 import { pc3Sink, pc5Sink } from '../runtime/sinks.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
@@ -221,10 +221,8 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
   let roguePort: number | undefined;
   if (rogueCreds) {
     const serving = [...attacks.values()].filter((a) => a.onPc3Request);
-    rogueServer = new Pc3Server({
-      host: config.host,
+    rogueServer = nodePc3Server(ctx, rogueCreds, {
       port: 0,
-      ...rogueCreds,
       allowedRoles: ['ue'],
       acceptTypes: ['gmk_request', 'register_request'],
       handler: async (msg, peer) => {
@@ -234,8 +232,6 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
         }
         return { type: 'error', body: { cause: 'unexpected_message', detail: 'not served' } };
       },
-      metrics: pc3Sink(metrics),
-      logger: log,
     });
     roguePort = (await rogueServer.listen()).port;
     log.info({ port: roguePort }, 'rogue PC3 server listening (group-manager certificate)');

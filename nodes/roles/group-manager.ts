@@ -15,11 +15,10 @@ import {
 } from '../../procedures/group/gmk-distribution.js';
 import { deliverGmk } from '../../procedures/group/group-crypto.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
-import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
+import type { Pc3Peer } from '../../transport/pc3/server.js';
 import { CryptoPool } from '../crypto-pool.js';
 import { poolGroupCrypto } from '../group-crypto-pool.js';
-import { enrollWithKms, kmsKeysClient } from '../runtime/enrollment.js';
-import { pc3Sink } from '../runtime/sinks.js';
+import { enrollWithKms, kmsKeysClient, nodePc3Server } from '../runtime/enrollment.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 const endpoint = z.object({ host: z.string(), port: z.number().int().min(1).max(65535) }).strict();
@@ -205,17 +204,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     return answer() ?? { type: 'gmk_response', body: { groupId: msg.body.groupId, imessages: [] } };
   };
 
-  const server = new Pc3Server({
-    host: config.host,
+  const server = nodePc3Server(ctx, creds, {
     port: config.ports?.pc3 ?? 0,
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    caCertPem: creds.caCertPem,
     allowedRoles: ['ue'],
     acceptTypes: ['gmk_request'],
     handler,
-    metrics: pc3Sink(metrics),
-    logger: log,
   });
   const { port } = await server.listen();
   log.info({ port, groups: [...groups.keys()] }, 'group manager listening');

@@ -19,9 +19,8 @@ import {
 } from '../../procedures/group/gba-push.js';
 import { RotatingGroupKey } from '../../procedures/group/gmk-distribution.js';
 import type { Pc3Message, Pc3Reply } from '../../transport/pc3/messages.js';
-import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
-import { enrollWithKms } from '../runtime/enrollment.js';
-import { pc3Sink } from '../runtime/sinks.js';
+import type { Pc3Peer } from '../../transport/pc3/server.js';
+import { enrollWithKms, nodePc3Server } from '../runtime/enrollment.js';
 import type { RoleContext, RoleInstance } from './role.js';
 
 export const keyServerConfigSchema = z
@@ -193,17 +192,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
       metrics.keySetupSeconds.observe({ procedure: 'gba_push', method: 'gba', result: 'failed' }, 0),
     log: (msg, fields) => log.info(fields, msg),
   });
-  const server = new Pc3Server({
-    host: config.host,
+  const server = nodePc3Server(ctx, creds, {
     port: config.ports?.pc3 ?? 0,
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    caCertPem: creds.caCertPem,
     allowedRoles: ['ue'],
     acceptTypes: ['gba_key_request', 'gba_invite'],
     handler: (msg, peer) => svc.handle(msg, peer),
-    metrics: pc3Sink(metrics),
-    logger: log,
   });
   const { port } = await server.listen();
   log.info({ port, groups: [...svc.groups.keys()] }, 'key server listening');

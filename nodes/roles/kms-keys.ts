@@ -7,8 +7,7 @@ import { identityFor } from '../../crypto-core/rfc6509-identity.js';
 import { ueIdentityUri } from '../../procedures/direct-link/kd-identity.js';
 import { groupIdentityUri } from '../../procedures/group/gmk-distribution.js';
 import { createCrl, createNodeCredentials, type TestbedCa } from '../../transport/pc3/pki.js';
-import { Pc3Server } from '../../transport/pc3/server.js';
-import { pc3Sink } from '../runtime/sinks.js';
+import { nodePc3Server } from '../runtime/enrollment.js';
 import type { RoleContext } from './role.js';
 
 export interface KmsKeyService {
@@ -57,42 +56,43 @@ export async function startKmsKeyService(
   await crl;
   let issued = 0;
   let refused = 0;
-  const server = new Pc3Server({
-    host: config.host,
-    port: config.ports?.keys ?? 0,
-    certPem: own.certPem,
-    keyPem: own.keyPem,
-    caCertPem: ca.certPem,
-    allowedRoles: ['ue', 'group-manager'],
-    acceptTypes: ['kms_bundle_request', 'crl_request'],
-    metrics: pc3Sink(metrics),
-    logger: log,
-    handler: async (msg, peer) => {
-      const crlPem = await crl;
-      if (msg.type === 'crl_request') return { type: 'crl_response', body: { crlPem } };
-      const t0 = performance.now();
-      const groupId = msg.type === 'kms_bundle_request' ? msg.body.groupId : undefined;
-      const who = bundleIdentity(peer, groupId, groupManagers);
-      if ('refused' in who) {
-        refused++;
+  const server = nodePc3Server(
+    ctx,
+    { certPem: own.certPem, keyPem: own.keyPem, caCertPem: ca.certPem },
+    {
+      port: config.ports?.keys ?? 0,
+      allowedRoles: ['ue', 'group-manager'],
+      acceptTypes: ['kms_bundle_request', 'crl_request'],
+      handler: async (msg, peer) => {
+        const crlPem = await crl;
+        if (msg.type === 'crl_request') return { type: 'crl_response', body: { crlPem } };
+        const t0 = performance.now();
+        const groupId = msg.type === 'kms_bundle_request' ? msg.body.groupId : undefined;
+        const who = bundleIdentity(peer, groupId, groupManagers);
+        if ('refused' in who) {
+          refused++;
+          metrics.keySetupSeconds.observe(
+            { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'failed' },
+            (performance.now() - t0) / 1000,
+          );
+          log.warn(
+            { peer: peer.nodeId, role: peer.role, groupId, reason: who.refused },
+            'key bundle refused',
+          );
+          return { type: 'error', body: { cause: 'not_authorized', detail: who.refused } };
+        }
+        master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
+        const now = new Date();
+        const bundle = issueBundle(master, identityFor(who.uri, now, master.keyPeriod), now);
+        issued++;
         metrics.keySetupSeconds.observe(
-          { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'failed' },
+          { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'ok' },
           (performance.now() - t0) / 1000,
         );
-        log.warn({ peer: peer.nodeId, role: peer.role, groupId, reason: who.refused }, 'key bundle refused');
-        return { type: 'error', body: { cause: 'not_authorized', detail: who.refused } };
-      }
-      master ??= generateKmsMasterKeys(`kms.${config.runId}.prosec.test`);
-      const now = new Date();
-      const bundle = issueBundle(master, identityFor(who.uri, now, master.keyPeriod), now);
-      issued++;
-      metrics.keySetupSeconds.observe(
-        { procedure: 'kms_bundle', method: 'mikey_sakke', result: 'ok' },
-        (performance.now() - t0) / 1000,
-      );
-      return { type: 'kms_bundle_response', body: { bundle: serializeBundle(bundle), crlPem } };
+        return { type: 'kms_bundle_response', body: { bundle: serializeBundle(bundle), crlPem } };
+      },
     },
-  });
+  );
   const { port } = await server.listen();
   log.info({ port }, 'KMS key service listening (MIKEY-SAKKE bundles, CRL)');
   return {

@@ -3,10 +3,9 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { Pc3Message, Pc3Reply, ProseConfig, RegisterRejectCause } from '../../transport/pc3/messages.js';
-import { type Pc3Peer, Pc3Server } from '../../transport/pc3/server.js';
-import { enrollWithKms } from '../runtime/enrollment.js';
+import type { Pc3Peer } from '../../transport/pc3/server.js';
+import { enrollWithKms, nodePc3Server } from '../runtime/enrollment.js';
 import type { Logger } from '../runtime/logger.js';
-import { pc3Sink } from '../runtime/sinks.js';
 import {
   attachProseFunctionDiscovery,
   DEFAULT_THROTTLE,
@@ -174,17 +173,11 @@ export async function start(ctx: RoleContext): Promise<RoleInstance> {
     metrics,
     log,
   });
-  const server = new Pc3Server({
-    host: config.host,
+  const server = nodePc3Server(ctx, creds, {
     port: config.ports?.pc3 ?? 0,
-    certPem: creds.certPem,
-    keyPem: creds.keyPem,
-    caCertPem: creds.caCertPem,
     handler: discovery.wrap((msg, peer) => groupKeys.handle(msg, peer) ?? handler(msg, peer)),
     admitConnection: discovery.admitConnection,
     acceptTypes: ['register_request', 'config_request', 'group_key_request', ...discovery.acceptTypes],
-    metrics: pc3Sink(metrics),
-    logger: log,
   });
   discovery.setServer(server);
   const { port } = await server.listen();

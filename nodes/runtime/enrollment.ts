@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pc3Client } from '../../transport/pc3/client.js';
 import { enroll } from '../../transport/pc3/enrollment.js';
+import { Pc3Server, type Pc3ServerOptions } from '../../transport/pc3/server.js';
 import type { RoleContext } from '../roles/role.js';
 import type { NodeMetrics } from './metrics.js';
 import { pc3Sink } from './sinks.js';
@@ -58,5 +59,25 @@ export function kmsKeysClient(
     // The KMS serves every node's start-up at once (TLS handshake, bundle issuance): on a loaded host a handshake
     // can take seconds, so the connect gets the request's bound rather than the 5 s default.
     connectTimeoutMs: timeoutMs ?? 20_000,
+  });
+}
+
+/**
+ * A PC3 (mutual TLS) server of this node: its certificate, the run's CA, the node's address, metrics and logger;
+ * the role gives the port and what it serves (handler, accepted types, allowed peer roles).
+ */
+export function nodePc3Server(
+  ctx: RoleContext,
+  creds: NodeCredentials,
+  serves: Omit<Pc3ServerOptions, 'host' | 'certPem' | 'keyPem' | 'caCertPem' | 'metrics' | 'logger'>,
+): Pc3Server {
+  return new Pc3Server({
+    host: ctx.config.host,
+    certPem: creds.certPem,
+    keyPem: creds.keyPem,
+    caCertPem: creds.caCertPem,
+    metrics: pc3Sink(ctx.metrics),
+    logger: ctx.log,
+    ...serves,
   });
 }
