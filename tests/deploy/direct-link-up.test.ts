@@ -10,7 +10,7 @@ import type { RunSummary } from '../../deploy/orchestrator.js';
 import { parsePrometheusText, sumBy } from '../../deploy/prom-text.js';
 import { encodePc5Frame } from '../../transport/pc5/frame.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
+import { isAlive, readRunState, runCli, waitFor, waitRunning } from '../helpers/processes.js';
 
 test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows through mid-stream re-keyings without loss, links released; strangers counted and dropped; the pair with a revoked certificate refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prosec-dl-'));
@@ -26,14 +26,7 @@ test('prosec up scenarios/direct-link.yaml (shortened): links up, data flows thr
   writeFileSync(file, body);
   const run = runCli(['up', file, '--json', '--runs-dir', runsDir]);
   try {
-    const state = await waitFor(
-      'the run to be running',
-      () => {
-        const st = readRunState(runsDir);
-        return st?.state === 'running' ? st : undefined;
-      },
-      90_000,
-    );
+    const state = await waitRunning(runsDir, 90_000);
     // A stranger sends direct link signalling to ue-2 (the responder of the first pair): counted, dropped.
     const ue2 = state.nodes.find((n) => n.id === 'ue-2')!;
     const sock = createSocket('udp4');

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { RunSummary } from '../../deploy/orchestrator.js';
 import { parsePrometheusText } from '../../deploy/prom-text.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
+import { isAlive, readRunState, runCli, waitRunning } from '../helpers/processes.js';
 
 /** UDP sockets (IPv4 and IPv6) the process holds: its socket inodes found in /proc/net/udp{,6}. */
 function udpSocketsOf(pid: number): number {
@@ -43,14 +43,7 @@ test('prosec up scenarios/libp2p.yaml: group peers hear each other and the direc
     timeoutMs: 180_000,
   });
   try {
-    const state = await waitFor(
-      'the run to be running',
-      () => {
-        const st = readRunState(runsDir);
-        return st?.state === 'running' ? st : undefined;
-      },
-      120_000,
-    );
+    const state = await waitRunning(runsDir, 120_000);
     const ues = state.nodes.filter((n) => n.id.startsWith('ue-'));
     assert.equal(ues.length, 4);
     for (const ue of ues) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunSummary } from '../../deploy/orchestrator.js';
 import { parsePrometheusText, sumBy } from '../../deploy/prom-text.js';
-import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
+import { isAlive, runCli, waitFor, waitRunning } from '../helpers/processes.js';
 
 const SCENARIO = `name: relay-small
 duration: 6s
@@ -29,14 +29,7 @@ test('prosec up (relay): remote UEs authenticate via the relay (one after resync
   const file = join(dir, 'relay.yaml');
   writeFileSync(file, SCENARIO);
   const run = runCli(['up', file, '--json', '--runs-dir', runsDir], { timeoutMs: 150_000 });
-  const state = await waitFor(
-    'the run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    120_000,
-  );
+  const state = await waitRunning(runsDir, 120_000);
   // Garbage at the AAA's RADIUS port and the relay's PC5 port: counted and dropped, nothing crashes.
   const aaa = state.nodes.find((n) => n.role === 'aaa')!;
   const relay = state.nodes.find((n) => n.role === 'relay')!;

@@ -7,19 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunSummary } from '../../deploy/orchestrator.js';
 import { parsePrometheusText, sumBy } from '../../deploy/prom-text.js';
-import { isAlive, readRunState, runCli, waitFor } from '../helpers/processes.js';
-
-/** Waits until the run under runsDir reports the traffic phase, and returns its state (PIDs, ports). */
-function waitRunning(runsDir: string) {
-  return waitFor(
-    'the run to be running',
-    () => {
-      const st = readRunState(runsDir);
-      return st?.state === 'running' ? st : undefined;
-    },
-    60_000,
-  );
-}
+import { isAlive, readRunState, runCli, waitFor, waitRunning } from '../helpers/processes.js';
 
 function scenario(dir: string, body: string): string {
   const p = join(dir, 'scenario.yaml');

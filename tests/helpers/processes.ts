@@ -88,3 +88,15 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Waits until the run under runsDir reports the traffic phase, and returns its state (PIDs, ports). */
+export function waitRunning(runsDir: string, timeoutMs = 60_000) {
+  return waitFor(
+    'the run to be running',
+    () => {
+      const st = readRunState(runsDir);
+      return st?.state === 'running' ? st : undefined;
+    },
+    timeoutMs,
+  );
+}
