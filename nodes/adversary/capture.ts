@@ -41,27 +41,12 @@ export function captureArgs(
   const filter = `udp and (${ports.map((p) => `port ${p}`).join(' or ')})`;
   switch (tool) {
     case 'dumpcap':
-      // -P: libpcap (not pcapng); -q: no packet counts on stderr.
-      return [
-        '-i',
-        'lo',
-        '-P',
-        '-q',
-        '-f',
-        filter,
-        '-a',
-        `duration:${maxSeconds}`,
-        '-c',
-        `${maxPackets}`,
-        '-w',
-        '-',
-      ];
     case 'tshark':
+      // libpcap output, not pcapng (dumpcap -P, tshark -F pcap); -q: no packet counts on stderr.
       return [
         '-i',
         'lo',
-        '-F',
-        'pcap',
+        ...(tool === 'dumpcap' ? ['-P'] : ['-F', 'pcap']),
         '-q',
         '-f',
         filter,
